@@ -1,0 +1,160 @@
+"""Catalogue content: categories, product models, products, completeness, media files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid as uuid_module
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from pim.db import Base, Code, JsonDocument, Labels, Timestamp
+
+
+class Category(Base):
+    """A node of a category tree; a category without parent is a tree root.
+
+    `path` lists the ids from the root down to the node ("/1/7/42/"), so "this category or any
+    below" is one prefix match on the small category table, then an index lookup on the links.
+    """
+
+    __tablename__ = "category"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[Code] = mapped_column(unique=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"), index=True)
+    root_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"))
+    path: Mapped[str] = mapped_column(String(1000), index=True, default="")
+    level: Mapped[int] = mapped_column(default=0)
+    sort_order: Mapped[int] = mapped_column(default=0)
+    labels: Mapped[Labels]
+    parent: Mapped[Category | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
+
+    def __repr__(self) -> str:
+        return f"<Category {self.code}>"
+
+
+class ProductModel(Base):
+    """The shared values of a group of variant products (a root model or a sub-model)."""
+
+    __tablename__ = "product_model"
+    __table_args__ = (UniqueConstraint("parent_id", "axis_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(255), unique=True)
+    family_variant_id: Mapped[int] = mapped_column(ForeignKey("family_variant.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("product_model.id"), index=True)
+    axis_key: Mapped[str | None] = mapped_column(String(1000))
+    values: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    categories: Mapped[list[Any]] = mapped_column(JsonDocument, default=list)
+    created_at: Mapped[Timestamp]
+    updated_at: Mapped[Timestamp]
+    version: Mapped[int] = mapped_column(default=1)
+
+    def __repr__(self) -> str:
+        return f"<ProductModel {self.code}>"
+
+
+class Product(Base):
+    """A sellable item, identified by its SKU and a stable UUID; values are one JSON document."""
+
+    __tablename__ = "product"
+    __table_args__ = (
+        UniqueConstraint("parent_id", "axis_key"),
+        # Keyset pages sorted by update time: the id breaks ties so a page never sorts a tie group.
+        Index("ix_product_updated", "updated_at", "id"),
+        Index("ix_product_family_updated", "family_id", "updated_at", "id"),
+        Index("ix_product_enabled_updated", "is_enabled", "updated_at", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[uuid_module.UUID] = mapped_column(Uuid, unique=True, default=uuid_module.uuid4)
+    identifier: Mapped[str] = mapped_column(String(255), unique=True)
+    family_id: Mapped[int | None] = mapped_column(ForeignKey("family.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("product_model.id"), index=True)
+    axis_key: Mapped[str | None] = mapped_column(String(1000))
+    is_enabled: Mapped[bool] = mapped_column(default=True)
+    values: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    categories: Mapped[list[Any]] = mapped_column(JsonDocument, default=list)
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[Timestamp]
+    updated_at: Mapped[Timestamp]
+    version: Mapped[int] = mapped_column(default=1)
+
+    def __repr__(self) -> str:
+        return f"<Product {self.identifier}>"
+
+
+class ProductCategory(Base):
+    """A product's classification, its own categories plus those inherited from its models."""
+
+    __tablename__ = "product_category"
+    category_id: Mapped[int] = mapped_column(ForeignKey("category.id"), primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), primary_key=True)
+    __table_args__ = (Index("ix_product_category_product", "product_id"),)
+
+
+class Completeness(Base):
+    """An incomplete (product, channel, locale) pair: how many required values and which are missing.
+
+    Complete pairs have no row; their figures follow from the family's requirements. This keeps
+    the table to the pairs users act on, and "complete" filters to a NOT EXISTS probe.
+    """
+
+    __tablename__ = "completeness"
+    __table_args__ = (Index("ix_completeness_channel_locale_ratio", "channel_id", "locale_id", "ratio", "product_id"),)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channel.id", ondelete="CASCADE"), primary_key=True)
+    locale_id: Mapped[int] = mapped_column(ForeignKey("locale.id"), primary_key=True)
+    required: Mapped[int]
+    missing: Mapped[int]
+    ratio: Mapped[int]
+    missing_attributes: Mapped[list[Any]] = mapped_column(JsonDocument, default=list)
+
+
+class UniqueValue(Base):
+    """The value of a unique attribute (an EAN) held by a product, unique across the catalogue."""
+
+    __tablename__ = "unique_value"
+    attribute_id: Mapped[int] = mapped_column(ForeignKey("attribute.id"), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255), primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), index=True)
+
+
+class ProductAssociation(Base):
+    """A link from a product to another product or product model, with a quantity for packs."""
+
+    __tablename__ = "product_association"
+    __table_args__ = (
+        UniqueConstraint("owner_id", "association_type_id", "target_product_id", "target_model_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"))
+    association_type_id: Mapped[int] = mapped_column(ForeignKey("association_type.id"), index=True)
+    target_product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), index=True)
+    target_model_id: Mapped[int | None] = mapped_column(ForeignKey("product_model.id", ondelete="CASCADE"), index=True)
+    quantity: Mapped[int | None]
+
+
+class MediaFile(Base):
+    """An uploaded file, stored once under the instance folder by the hash of its content."""
+
+    __tablename__ = "media_file"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    original_filename: Mapped[str] = mapped_column(String(255))
+    mime_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    created_at: Mapped[Timestamp]
+
+
+__all__ = [
+    "Category",
+    "Completeness",
+    "MediaFile",
+    "Product",
+    "ProductAssociation",
+    "ProductCategory",
+    "ProductModel",
+    "UniqueValue",
+    "dt",
+]

@@ -1,0 +1,619 @@
+"""Selecting products: the one query service behind the grid, the CLI, exports and bulk edits.
+
+Filters use the JSON syntax of Akeneo's REST API `search` parameter, so a filter can be stored
+(saved views, export profiles, bulk edits) and copied from Akeneo tooling unchanged:
+
+    {"family": [{"operator": "IN", "value": ["shoes"]}],
+     "completeness": [{"operator": ">=", "value": 100, "scope": "ecommerce", "locale": "en_US"}],
+     "name": [{"operator": "CONTAINS", "value": "boot", "locale": "en_US"}],
+     "search": [{"operator": "=", "value": "red boot"}]}
+
+Pages are read by keyset (`after` cursor), never by OFFSET, so page 10,000 costs what page 1 does.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Float,
+    Numeric,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    text,
+    true,
+    tuple_,
+)
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql import ColumnElement, Select
+
+from pim import db
+from pim.catalog.models import Category, Completeness, Product, ProductCategory, ProductModel
+from pim.catalog.search import match_condition
+from pim.errors import ErrorCode, FieldError, Invalid
+from pim.structure.models import AttributeType
+from pim.structure.snapshot import ALL_CHANNELS, ALL_LOCALES, AttributeInfo, Structure, get_structure
+
+FIELD_PROPERTIES = {"identifier", "uuid", "family", "enabled", "categories", "completeness", "updated", "created", "parent", "search"}
+SORT_FIELDS = {"identifier", "updated", "created", "label"}
+MAX_PAGE = 1000
+
+
+@dataclass
+class Page:
+    """A page of products, the cursor of the next page (None on the last) and the match count."""
+
+    items: list[Any]
+    next_cursor: str | None
+    count: int | None = None
+
+
+@dataclass
+class ProductQuery:
+    """A stored-able description of a product selection: filters, sort and locale for labels."""
+
+    filters: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
+    sort: str = "identifier"
+    descending: bool = False
+    locale: str | None = None
+    scope: str | None = None
+
+
+def _bad(field_name: str, message: str, code: str = ErrorCode.INVALID_FORMAT) -> Invalid:
+    return Invalid.one(f"search.{field_name}", message, code)
+
+
+def parse_filters(raw: Any) -> dict[str, list[dict[str, Any]]]:
+    """Read a filter given as JSON text or a mapping; refuse anything not in the search syntax."""
+    if raw in (None, ""):
+        return {}
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise Invalid.one("search", f"The filter is not valid JSON: {exc.msg} at character {exc.pos}") from None
+    if not isinstance(raw, Mapping):
+        raise Invalid.one("search", 'The filter must be an object like {"family": [{"operator": "IN", "value": ["shoes"]}]}')
+    filters = {}
+    for name, conditions in raw.items():
+        if isinstance(conditions, Mapping):
+            conditions = [conditions]
+        if not isinstance(conditions, list) or not all(isinstance(c, Mapping) and "operator" in c for c in conditions):
+            raise _bad(name, f"Filter on {name!r} must be a list of {{operator, value}} objects")
+        filters[name] = [dict(c) for c in conditions]
+    return filters
+
+
+class _Builder:
+    """Turn filters into SQL conditions, joining product models only when attribute values are read."""
+
+    def __init__(self, structure: Structure, query: ProductQuery):
+        self.structure = structure
+        self.query = query
+        self.parent = aliased(ProductModel, name="parent_model")
+        self.grandparent = aliased(ProductModel, name="grandparent_model")
+        self.needs_models = False
+        self.dialect = db.session.get_bind().dialect.name
+
+    # -- value expressions over the product and its models
+
+    def documents(self, attribute: AttributeInfo) -> list[Any]:
+        """Return the JSON documents where a value of the attribute may live (product, models)."""
+        self.needs_models = True
+        return [Product.values, self.parent.values, self.grandparent.values]
+
+    def path(self, attribute: AttributeInfo, locale: str | None, scope: str | None, name: str) -> tuple[str, str, str]:
+        locale = locale or self.query.locale
+        scope = scope or self.query.scope
+        if attribute.is_localizable and not locale:
+            raise _bad(name, f"Attribute {attribute.code!r} is localizable: give a locale", ErrorCode.REQUIRED)
+        if attribute.is_scopable and not scope:
+            raise _bad(name, f"Attribute {attribute.code!r} is scopable: give a scope (channel)", ErrorCode.REQUIRED)
+        return (
+            attribute.code,
+            scope if attribute.is_scopable else ALL_CHANNELS,
+            locale if attribute.is_localizable else ALL_LOCALES,
+        )
+
+    def scalar(self, document: Any, path: tuple[str, ...]) -> ColumnElement[Any]:
+        """Return the text of the value at a path of a JSON document."""
+        if self.dialect == "postgresql":
+            return document.op("#>>")(literal(list(path), type_=_text_array()))
+        return func.json_extract(document, _sqlite_path(path))
+
+    def element(self, document: Any, path: tuple[str, ...]) -> ColumnElement[Any]:
+        if self.dialect == "postgresql":
+            return document.op("#>")(literal(list(path), type_=_text_array()))
+        return func.json_extract(document, _sqlite_path(path))
+
+    def any_document(self, attribute: AttributeInfo, build: Any) -> ColumnElement[bool]:
+        return or_(*(build(document) for document in self.documents(attribute)))
+
+    # -- conditions
+
+    def condition(self, name: str, spec: Mapping[str, Any]) -> ColumnElement[bool]:
+        operator = str(spec.get("operator", "")).upper().strip()
+        value = spec.get("value")
+        if name in ("identifier", self.structure.identifier_attribute):
+            return _text_condition(Product.identifier, operator, value, name)
+        if name == "search":
+            if not isinstance(value, str):
+                raise _bad(name, "Full-text search needs a text value")
+            return match_condition(value)
+        if name == "uuid":
+            return _in_condition(cast(Product.uuid, String), operator, [str(v).replace("-", "") if self.dialect == "sqlite" else str(v) for v in _list(value, name)], name)
+        if name == "family":
+            return self.family(operator, value)
+        if name == "enabled":
+            if operator not in ("=", "!=") or not isinstance(value, bool):
+                raise _bad(name, "Filter on 'enabled' takes = or != and true or false")
+            return Product.is_enabled == value if operator == "=" else Product.is_enabled != value
+        if name == "categories":
+            return self.categories(operator, value)
+        if name == "completeness":
+            return self.completeness(operator, value, spec)
+        if name in ("updated", "created"):
+            return _date_condition(Product.updated_at if name == "updated" else Product.created_at, operator, value, name)
+        if name == "parent":
+            return self.parent_condition(operator, value)
+        attribute = self.structure.attributes.get(name)
+        if attribute is None:
+            raise _bad(name, f"Cannot filter on {name!r}: no such field or attribute", ErrorCode.UNKNOWN)
+        return self.attribute(attribute, operator, value, spec, name)
+
+    def family(self, operator: str, value: Any) -> ColumnElement[bool]:
+        if operator == "EMPTY":
+            return Product.family_id.is_(None)
+        if operator == "NOT EMPTY":
+            return Product.family_id.is_not(None)
+        codes = _list(value, "family")
+        unknown = [c for c in codes if c not in self.structure.families]
+        if unknown:
+            raise _bad("family", f"Family {unknown[0]!r} does not exist", ErrorCode.UNKNOWN)
+        ids = [self.structure.families[c].id for c in codes]
+        if operator == "IN":
+            return Product.family_id.in_(ids)
+        if operator == "NOT IN":
+            return or_(Product.family_id.not_in(ids), Product.family_id.is_(None))
+        raise _bad("family", f"Operator {operator!r} is not supported on family (IN, NOT IN, EMPTY, NOT EMPTY)")
+
+    def categories(self, operator: str, value: Any) -> ColumnElement[bool]:
+        classified = exists().where(ProductCategory.product_id == Product.id)
+        if operator == "UNCLASSIFIED":
+            return not_(classified)
+        codes = _list(value, "categories")
+        rows = db.session.execute(select(Category.code, Category.id, Category.path).where(Category.code.in_(codes))).all()
+        unknown = set(codes) - {r.code for r in rows}
+        if unknown:
+            raise _bad("categories", f"Category {sorted(unknown)[0]!r} does not exist", ErrorCode.UNKNOWN)
+        if operator in ("IN CHILDREN", "NOT IN CHILDREN"):
+            ids = list(db.session.scalars(select(Category.id).where(or_(*(Category.path.startswith(r.path) for r in rows)))))
+        elif operator in ("IN", "NOT IN", "IN OR UNCLASSIFIED"):
+            ids = [r.id for r in rows]
+        else:
+            raise _bad("categories", f"Operator {operator!r} is not supported on categories")
+        linked = Product.id.in_(select(ProductCategory.product_id).where(ProductCategory.category_id.in_(ids)))
+        if operator.startswith("NOT"):
+            return not_(linked)
+        if operator == "IN OR UNCLASSIFIED":
+            return or_(linked, not_(classified))
+        return linked
+
+    def parent_condition(self, operator: str, value: Any) -> ColumnElement[bool]:
+        if operator == "EMPTY":
+            return Product.parent_id.is_(None)
+        if operator == "NOT EMPTY":
+            return Product.parent_id.is_not(None)
+        codes = _list(value, "parent")
+        ids = select(ProductModel.id).where(ProductModel.code.in_(codes))
+        if operator == "IN":
+            return Product.parent_id.in_(ids)
+        if operator == "=":
+            return or_(Product.parent_id.in_(ids), Product.parent_id.in_(select(ProductModel.id).where(ProductModel.parent_id.in_(ids))))
+        raise _bad("parent", f"Operator {operator!r} is not supported on parent (=, IN, EMPTY, NOT EMPTY)")
+
+    def completeness(self, operator: str, value: Any, spec: Mapping[str, Any]) -> ColumnElement[bool]:
+        scope = spec.get("scope") or self.query.scope
+        channel = self.structure.channels.get(scope or "")
+        if channel is None:
+            raise _bad("completeness", f"Completeness needs the scope (channel) it is about; {scope!r} is not a channel", ErrorCode.UNKNOWN_CHANNEL)
+        locales = spec.get("locales") or ([spec["locale"]] if spec.get("locale") else None) or ([self.query.locale] if self.query.locale in channel.locales else list(channel.locales))
+        unknown = [loc for loc in locales if loc not in channel.locales]
+        if unknown:
+            raise _bad("completeness", f"Channel {channel.code!r} has no locale {unknown[0]!r}", ErrorCode.UNKNOWN_LOCALE)
+        locale_ids = [self.structure.locales[loc] for loc in locales]
+        operator = operator.replace(" ON ALL LOCALES", "").replace("GREATER OR EQUALS THAN", ">=").replace("GREATER THAN", ">")
+        operator = operator.replace("LOWER OR EQUALS THAN", "<=").replace("LOWER THAN", "<")
+        has_family = Product.family_id.is_not(None)
+
+        def rows(*conditions: ColumnElement[bool], locale_ids: Sequence[int] = locale_ids) -> Any:
+            return exists().where(
+                Completeness.product_id == Product.id,
+                Completeness.channel_id == channel.id,
+                Completeness.locale_id.in_(locale_ids),
+                *conditions,
+            )
+
+        if operator == "COMPLETE":
+            return and_(has_family, not_(rows()))
+        if operator == "INCOMPLETE":
+            return rows()
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise _bad("completeness", f"Completeness compares with a whole percentage, got {value!r}") from None
+        every_locale = lambda condition: and_(*(rows(condition, locale_ids=[i]) for i in locale_ids))  # noqa: E731
+        if operator == ">=":
+            return and_(has_family, not_(rows(Completeness.ratio < number))) if number > 0 else has_family
+        if operator == ">":
+            return and_(has_family, not_(rows(Completeness.ratio <= number))) if number < 100 else false()
+        if operator == "<":
+            return every_locale(Completeness.ratio < number) if number <= 100 else has_family
+        if operator == "<=":
+            return every_locale(Completeness.ratio <= number) if number < 100 else has_family
+        if operator in ("=", "!="):
+            equal = and_(has_family, not_(rows())) if number == 100 else every_locale(Completeness.ratio == number)
+            return equal if operator == "=" else and_(has_family, not_(equal))
+        raise _bad("completeness", f"Operator {operator!r} is not supported on completeness (=, !=, <, <=, >, >=, COMPLETE, INCOMPLETE)")
+
+    def attribute(self, attribute: AttributeInfo, operator: str, value: Any, spec: Mapping[str, Any], name: str) -> ColumnElement[bool]:
+        path = self.path(attribute, spec.get("locale"), spec.get("scope"), name)
+        kind = attribute.type
+        if operator in ("EMPTY", "NOT EMPTY"):
+            present = self.any_document(attribute, lambda d: self.scalar(d, path).is_not(None))
+            return not_(present) if operator == "EMPTY" else present
+        if kind in (AttributeType.TEXT, AttributeType.TEXTAREA, AttributeType.IDENTIFIER, AttributeType.SIMPLE_SELECT, AttributeType.IMAGE, AttributeType.FILE):
+            if kind is AttributeType.SIMPLE_SELECT and operator == "=":
+                operator, value = "IN", [value]
+            positive = operator not in ("!=", "NOT IN", "DOES NOT CONTAIN")
+            flipped = {"!=": "=", "NOT IN": "IN", "DOES NOT CONTAIN": "CONTAINS"}.get(operator, operator)
+            condition = self.any_document(attribute, lambda d: _text_condition(self.scalar(d, path), flipped, value, name))
+            return condition if positive else not_(condition)
+        if kind is AttributeType.MULTI_SELECT:
+            codes = _list(value, name)
+            if operator not in ("IN", "NOT IN"):
+                raise _bad(name, f"Operator {operator!r} is not supported on {attribute.code!r} (IN, NOT IN, EMPTY, NOT EMPTY)")
+            condition = self.any_document(attribute, lambda d: self._array_has_any(d, path, codes))
+            return condition if operator == "IN" else not_(condition)
+        if kind is AttributeType.NUMBER:
+            number = _number(value, name)
+            return self._compare(attribute, operator, lambda d: cast(self.scalar(d, path), self._numeric()), number, name)
+        if kind is AttributeType.METRIC:
+            if not isinstance(value, Mapping) or "amount" not in value:
+                raise _bad(name, f'Filter on {attribute.code!r} takes {{"amount": ..., "unit": ...}}')
+            measurement = self.structure.measurements[attribute.metric_family or ""]
+            unit = measurement.units.get(value.get("unit") or attribute.default_metric_unit or "")
+            if unit is None:
+                raise _bad(name, f"Unit {value.get('unit')!r} is not a unit of {measurement.code}", ErrorCode.UNKNOWN_UNIT)
+            base = _number(value["amount"], name) * unit.factor + unit.offset
+            return self._compare(attribute, operator, lambda d: cast(self.scalar(d, (*path, "base_data")), self._numeric()), base, name)
+        if kind is AttributeType.PRICE_COLLECTION:
+            if not isinstance(value, Mapping) or "amount" not in value or "currency" not in value:
+                raise _bad(name, f'Filter on {attribute.code!r} takes {{"amount": ..., "currency": ...}}')
+            return self._price(attribute, path, operator, _number(value["amount"], name), str(value["currency"]), name)
+        if kind is AttributeType.BOOLEAN:
+            if operator not in ("=", "!=") or not isinstance(value, bool):
+                raise _bad(name, f"Filter on {attribute.code!r} takes = or != and true or false")
+            stored = self.any_document(attribute, lambda d: self._boolean_is(d, path, value))
+            return stored if operator == "=" else not_(stored)
+        if kind is AttributeType.DATE:
+            return self._compare(attribute, operator, lambda d: self.scalar(d, path), value, name, is_date=True)
+        raise _bad(name, f"Cannot filter on {attribute.code!r}")
+
+    def _numeric(self) -> Any:
+        return Numeric() if self.dialect == "postgresql" else Float()
+
+    def _compare(self, attribute: AttributeInfo, operator: str, expression: Any, value: Any, name: str, is_date: bool = False) -> ColumnElement[bool]:
+        if is_date and operator in ("BETWEEN", "NOT BETWEEN"):
+            low, high = _list(value, name)[:2]
+            condition = self.any_document(attribute, lambda d: expression(d).between(str(low), str(high)))
+            return condition if operator == "BETWEEN" else not_(condition)
+        if not is_date and self.dialect != "postgresql":
+            value = float(value)
+        elif is_date:
+            value = str(value)[:10]
+        comparisons = {"=": "__eq__", "!=": "__ne__", "<": "__lt__", "<=": "__le__", ">": "__gt__", ">=": "__ge__"}
+        method = comparisons.get(operator)
+        if method is None:
+            raise _bad(name, f"Operator {operator!r} is not supported on {attribute.code!r} (=, !=, <, <=, >, >=, EMPTY, NOT EMPTY)")
+        return self.any_document(attribute, lambda d: getattr(expression(d), method)(value))
+
+    def _boolean_is(self, document: Any, path: tuple[str, ...], value: bool) -> ColumnElement[bool]:
+        if self.dialect == "postgresql":
+            return self.scalar(document, path) == ("true" if value else "false")
+        return self.scalar(document, path) == (1 if value else 0)
+
+    def _array_has_any(self, document: Any, path: tuple[str, ...], codes: list[str]) -> ColumnElement[bool]:
+        if self.dialect == "postgresql":
+            return self.element(document, path).op("?|")(literal(codes, type_=_text_array()))
+        each = func.json_each(document, _sqlite_path(path)).table_valued("value")
+        return exists(select(1).select_from(each).where(each.c.value.in_(codes)))
+
+    def _price(self, attribute: AttributeInfo, path: tuple[str, ...], operator: str, amount: Decimal, currency: str, name: str) -> ColumnElement[bool]:
+        comparisons = {"=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+        sql_operator = comparisons.get(operator)
+        if sql_operator is None:
+            raise _bad(name, f"Operator {operator!r} is not supported on {attribute.code!r}")
+
+        def build(document: Any) -> ColumnElement[bool]:
+            if self.dialect == "postgresql":
+                each = func.jsonb_array_elements(self.element(document, path)).table_valued("value")
+                amount_of = cast(each.c.value.op("->>")("amount"), Numeric)
+                currency_of = each.c.value.op("->>")("currency")
+            else:
+                each = func.json_each(document, _sqlite_path(path)).table_valued("value")
+                amount_of = cast(func.json_extract(each.c.value, "$.amount"), Float)
+                currency_of = func.json_extract(each.c.value, "$.currency")
+            bound = amount if self.dialect == "postgresql" else float(amount)
+            return exists(select(1).select_from(each).where(currency_of == currency, amount_of.op(sql_operator)(bound)))
+
+        return self.any_document(attribute, build)
+
+
+def _text_array() -> Any:
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    return ARRAY(String)
+
+
+def _sqlite_path(path: Sequence[str]) -> str:
+    return "$" + "".join(f'."{part}"' for part in path)
+
+
+def _list(value: Any, name: str) -> list[Any]:
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if value is None:
+        raise _bad(name, f"Filter on {name!r} needs a value")
+    return [value]
+
+
+def _number(value: Any, name: str) -> Decimal:
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        return Decimal(str(value))
+    except Exception:
+        raise _bad(name, f"Filter on {name!r} compares with a number, got {value!r}") from None
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _text_condition(column: Any, operator: str, value: Any, name: str) -> ColumnElement[bool]:
+    if operator in ("IN", "NOT IN"):
+        return _in_condition(column, operator, [str(v) for v in _list(value, name)], name)
+    if not isinstance(value, str):
+        raise _bad(name, f"Filter on {name!r} compares with a text, got {value!r}")
+    if operator == "=":
+        return column == value
+    if operator == "!=":
+        return column != value
+    if operator == "STARTS WITH":
+        return column.like(_like_escape(value) + "%", escape="\\")
+    if operator == "ENDS WITH":
+        return column.like("%" + _like_escape(value), escape="\\")
+    if operator == "CONTAINS":
+        return func.lower(column).like("%" + _like_escape(value.lower()) + "%", escape="\\")
+    if operator == "DOES NOT CONTAIN":
+        return not_(func.lower(column).like("%" + _like_escape(value.lower()) + "%", escape="\\"))
+    raise _bad(name, f"Operator {operator!r} is not supported on {name!r} (=, !=, IN, NOT IN, STARTS WITH, ENDS WITH, CONTAINS, DOES NOT CONTAIN, EMPTY, NOT EMPTY)")
+
+
+def _in_condition(column: Any, operator: str, values: list[Any], name: str) -> ColumnElement[bool]:
+    if operator == "IN":
+        return column.in_(values)
+    if operator == "NOT IN":
+        return column.not_in(values)
+    raise _bad(name, f"Operator {operator!r} is not supported on {name!r} (IN, NOT IN)")
+
+
+def _parse_time(value: Any, name: str) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        moment = value
+    else:
+        try:
+            moment = dt.datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            raise _bad(name, f"Filter on {name!r} takes a time like 2026-01-31 12:00:00, got {value!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _date_condition(column: Any, operator: str, value: Any, name: str) -> ColumnElement[bool]:
+    if operator == "SINCE LAST N DAYS":
+        try:
+            days = int(value)
+        except (TypeError, ValueError):
+            raise _bad(name, f"SINCE LAST N DAYS takes a number of days, got {value!r}") from None
+        return column >= db.utcnow() - dt.timedelta(days=days)
+    if operator in ("BETWEEN", "NOT BETWEEN"):
+        bounds = _list(value, name)
+        if len(bounds) != 2:
+            raise _bad(name, f"{operator} takes two times")
+        condition = column.between(_parse_time(bounds[0], name), _parse_time(bounds[1], name))
+        return condition if operator == "BETWEEN" else not_(condition)
+    moment = _parse_time(value, name)
+    comparisons = {"=": column == moment, "!=": column != moment, "<": column < moment, ">": column > moment, "<=": column <= moment, ">=": column >= moment}
+    if operator not in comparisons:
+        raise _bad(name, f"Operator {operator!r} is not supported on {name!r} (=, !=, <, >, BETWEEN, NOT BETWEEN, SINCE LAST N DAYS)")
+    return comparisons[operator]
+
+
+# --- the query service ---------------------------------------------------------------------
+
+
+def _conditions(builder: _Builder, filters: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[ColumnElement[bool]]:
+    conditions = []
+    for name, specs in filters.items():
+        for spec in specs:
+            conditions.append(builder.condition(name, spec))
+    return conditions
+
+
+def _with_models(statement: Select[Any], builder: _Builder) -> Select[Any]:
+    if not builder.needs_models:
+        return statement
+    return statement.outerjoin(builder.parent, builder.parent.id == Product.parent_id).outerjoin(
+        builder.grandparent, builder.grandparent.id == builder.parent.parent_id
+    )
+
+
+def _sort_key(builder: _Builder, query: ProductQuery) -> list[Any]:
+    sort = query.sort
+    if sort == "identifier":
+        return [Product.identifier, Product.id]
+    if sort == "updated":
+        return [Product.updated_at, Product.id]
+    if sort == "created":
+        return [Product.created_at, Product.id]
+    structure = builder.structure
+    if sort == "label":
+        label_attributes = sorted({f.attribute_as_label for f in structure.families.values() if f.attribute_as_label})
+        expressions = []
+        for code in label_attributes:
+            attribute = structure.attributes[code]
+            locale = query.locale or (sorted(structure.active_locales)[0] if structure.active_locales else None)
+            path = builder.path(attribute, locale, query.scope or next(iter(structure.channels), None), "sort")
+            expressions.extend(builder.scalar(d, path) for d in builder.documents(attribute))
+        expression = func.coalesce(*expressions, Product.identifier) if expressions else Product.identifier
+        return [expression, Product.id]
+    attribute = structure.attributes.get(sort)
+    if attribute is None:
+        raise Invalid.one("sort", f"Cannot sort by {sort!r}: use identifier, updated, created, label or an attribute code", ErrorCode.UNKNOWN)
+    path = builder.path(attribute, None, None, "sort")
+    if attribute.type is AttributeType.METRIC:
+        path = (*path, "base_data")
+    expressions = [builder.scalar(d, path) for d in builder.documents(attribute)]
+    expression: Any = func.coalesce(*expressions)
+    if attribute.type in (AttributeType.NUMBER, AttributeType.METRIC):
+        expression = func.coalesce(cast(expression, builder._numeric()), -1e300)
+    else:
+        expression = func.coalesce(expression, "")
+    return [expression, Product.id]
+
+
+def _encode_cursor(values: Sequence[Any]) -> str:
+    encoded = [v.isoformat() if isinstance(v, dt.datetime) else (str(v) if isinstance(v, Decimal) else v) for v in values]
+    return base64.urlsafe_b64encode(json.dumps(encoded).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, key: Sequence[Any]) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded))
+        if not isinstance(values, list) or len(values) != len(key):
+            raise ValueError
+    except Exception:
+        raise Invalid.one("after", "The page cursor is not valid; start again from the first page") from None
+    decoded = []
+    for column, value in zip(key, values, strict=True):
+        if getattr(column, "key", None) in ("updated_at", "created_at") and isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        decoded.append(value)
+    return decoded
+
+
+def select_products(query: ProductQuery) -> tuple[Select[Any], list[Any], _Builder]:
+    """Return the filtered (unsorted, unpaged) statement of product ids, its sort key and builder."""
+    structure = get_structure()
+    builder = _Builder(structure, query)
+    conditions = _conditions(builder, parse_filters(query.filters))
+    key = _sort_key(builder, query)
+    statement = select(Product.id).where(*conditions)
+    return _with_models(statement, builder), key, builder
+
+
+def count_products(query: ProductQuery) -> int:
+    """Return how many products match the filters."""
+    statement, _key, _builder = select_products(query)
+    return int(db.session.scalar(select(func.count()).select_from(statement.subquery())) or 0)
+
+
+def list_products(query: ProductQuery, *, limit: int = 50, after: str | None = None, with_count: bool = False) -> Page:
+    """Return one page of matching products (Product rows) in sort order, with the next page's cursor."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise Invalid.one("limit", f"A page holds between 1 and {MAX_PAGE} products", ErrorCode.OUT_OF_RANGE)
+    statement, key, _builder = select_products(query)
+    columns = [k.label(f"k{i}") if i < len(key) - 1 else k for i, k in enumerate(key)]
+    statement = statement.add_columns(*columns[:-1]) if len(columns) > 1 else statement
+    if after:
+        values = _decode_cursor(after, key)
+        row = tuple_(*key)
+        statement = statement.where(row < tuple_(*values) if query.descending else row > tuple_(*values))
+    order = [k.desc() for k in key] if query.descending else list(key)
+    rows = db.session.execute(statement.order_by(*order).limit(limit + 1)).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    ids = [r[0] for r in rows]
+    products = {p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(ids)))} if ids else {}
+    items = [products[i] for i in ids]
+    next_cursor = None
+    if has_more and rows:
+        last = rows[-1]
+        next_cursor = _encode_cursor([*last[1:], last[0]])
+    count = count_products(query) if with_count else None
+    return Page(items, next_cursor, count)
+
+
+def iter_product_ids(query: ProductQuery, *, batch_size: int = 1000) -> Iterator[list[int]]:
+    """Yield the ids of every matching product in batches, by keyset on the id."""
+    statement, _key, _builder = select_products(query)
+    last = 0
+    while True:
+        ids = list(db.session.scalars(statement.where(Product.id > last).order_by(Product.id).limit(batch_size)))
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
+
+
+# --- usage counts for safe deletes ---------------------------------------------------------
+
+
+def count_products_with_attribute(code: str) -> int:
+    """Return how many products and product models hold a value of an attribute."""
+    total = 0
+    for model in (Product, ProductModel):
+        if db.session.get_bind().dialect.name == "postgresql":
+            condition = model.values.op("?")(code)
+        else:
+            condition = func.json_type(model.values, _sqlite_path([code])).is_not(None)
+        total += int(db.session.scalar(select(func.count()).select_from(model).where(condition)) or 0)
+    return total
+
+
+def count_products_with_option(attribute: str, option: str) -> int:
+    """Return how many products and product models use an option of a select attribute."""
+    total = 0
+    for table in ("product", "product_model"):
+        if db.session.get_bind().dialect.name == "postgresql":
+            sql = text(
+                f"SELECT count(*) FROM {table} WHERE values ? :attribute AND "  # noqa: S608 - fixed table names
+                "jsonb_path_exists(values, ('$.\"' || :attribute || '\".*.* ? (@ == $o || @[*] == $o)')::jsonpath, jsonb_build_object('o', :option))"
+            )
+        else:
+            sql = text(
+                f"SELECT count(*) FROM {table} WHERE json_type(values, :path) IS NOT NULL AND EXISTS ("  # noqa: S608
+                "SELECT 1 FROM json_tree(values, :path) WHERE atom = :option)"
+            )
+        total += int(db.session.scalar(sql, {"attribute": attribute, "option": option, "path": _sqlite_path([attribute])}) or 0)
+    return total
+
+
+__all__ = ["Page", "ProductQuery", "case", "count_products", "iter_product_ids", "list_products", "parse_filters", "select_products", "true"]

@@ -1,0 +1,1295 @@
+"""The one write path of products and product models.
+
+Every product write, one product from a form or a million from a file, goes through
+`upsert_products`: values are validated against their attributes in Python for a whole batch,
+the invalid products are set aside with their errors, and the valid ones are written with one
+statement per table (products, category links, completeness, unique values, associations,
+versions). A product is the unit of atomicity: one bad value rejects its product, never half
+of it, and never its neighbours in the batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+import uuid as uuid_module
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import bindparam, delete, insert, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+
+from pim import db
+from pim.actor import Actor, Source
+from pim.catalog.completeness import CompletenessCalculator
+from pim.catalog.models import (
+    Category,
+    Completeness,
+    MediaFile,
+    Product,
+    ProductAssociation,
+    ProductCategory,
+    ProductModel,
+    UniqueValue,
+)
+from pim.catalog.values import (
+    ValueContext,
+    apply_values,
+    copy_raw,
+    flatten,
+    get_value,
+    iter_values,
+    set_value,
+    split_key,
+)
+from pim.errors import Conflict, ErrorCode, FieldError, Invalid, NotFound
+from pim.structure.models import AttributeType
+from pim.structure.snapshot import FamilyInfo, FamilyVariantInfo, Structure, get_structure
+from pim.versioning.models import Version
+
+logger = logging.getLogger(__name__)
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+"""Marks a product field the caller did not give; it keeps its stored value."""
+
+
+@dataclass
+class ProductInput:
+    """A change to one product in Akeneo's standard format, applied with its PATCH rules.
+
+    Fields left UNSET keep their stored value; `values` are merged per attribute, locale and
+    channel; `version`, when given, must be the product's current version.
+    """
+
+    identifier: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+    family: Any = UNSET
+    parent: Any = UNSET
+    enabled: Any = UNSET
+    categories: Any = UNSET
+    associations: Any = UNSET
+    quantified_associations: Any = UNSET
+    uuid: Any = None
+    version: int | None = None
+    row: int | None = None
+
+
+@dataclass
+class ItemResult:
+    """What happened to one product of a batch."""
+
+    identifier: str
+    status: str  # created, updated, unchanged, rejected
+    errors: list[FieldError] = field(default_factory=list)
+    product_id: int | None = None
+    version: int | None = None
+    row: int | None = None
+    is_conflict: bool = False
+
+
+@dataclass
+class UpsertReport:
+    """Counts of a batch upsert, the rejected products with their errors, and (on request) every result."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[ItemResult] = field(default_factory=list)
+    results: list[ItemResult] | None = None
+
+    @property
+    def processed(self) -> int:
+        """Number of products read."""
+        return self.created + self.updated + self.unchanged + len(self.rejected)
+
+    def add(self, result: ItemResult) -> None:
+        """Count one result."""
+        if result.status == "created":
+            self.created += 1
+        elif result.status == "updated":
+            self.updated += 1
+        elif result.status == "unchanged":
+            self.unchanged += 1
+        else:
+            self.rejected.append(result)
+        if self.results is not None:
+            self.results.append(result)
+
+
+# --- reading what a batch needs ------------------------------------------------------------
+
+
+@dataclass
+class _Model:
+    id: int
+    code: str
+    family_variant_id: int
+    parent_id: int | None
+    level: int
+    values: dict[str, Any]
+    categories: list[str]
+
+
+class _Lookups:
+    """Per-call caches of product models, categories and targets, filled one query per batch."""
+
+    def __init__(self) -> None:
+        self.models_by_code: dict[str, _Model] = {}
+        self.models_by_id: dict[int, _Model] = {}
+        self.categories: dict[str, tuple[int, int]] = {}
+        self.missing_categories: set[str] = set()
+
+    def load_models(self, codes: Iterable[str] = (), ids: Iterable[int] = ()) -> None:
+        codes = {c for c in codes if c not in self.models_by_code}
+        ids = {i for i in ids if i not in self.models_by_id}
+        if not codes and not ids:
+            return
+        condition = ProductModel.code.in_(codes) if codes else None
+        if ids:
+            condition = ProductModel.id.in_(ids) if condition is None else condition | ProductModel.id.in_(ids)
+        parents = set()
+        for row in db.session.execute(
+            select(
+                ProductModel.id,
+                ProductModel.code,
+                ProductModel.family_variant_id,
+                ProductModel.parent_id,
+                ProductModel.values,
+                ProductModel.categories,
+            ).where(condition)
+        ):
+            model = _Model(row.id, row.code, row.family_variant_id, row.parent_id, 0 if row.parent_id is None else 1, row.values, row.categories)
+            self.models_by_code[model.code] = model
+            self.models_by_id[model.id] = model
+            if model.parent_id is not None:
+                parents.add(model.parent_id)
+        if len(self.models_by_id) > 50000:
+            # Keep memory flat on huge loads: models are re-read when needed again.
+            self.models_by_code.clear()
+            self.models_by_id.clear()
+        if parents:
+            self.load_models(ids=parents)
+
+    def chain(self, model: _Model) -> list[_Model]:
+        """Return the model and its parent, root first."""
+        if model.parent_id is None:
+            return [model]
+        self.load_models(ids=[model.parent_id])
+        return [self.models_by_id[model.parent_id], model]
+
+    def load_categories(self, codes: Iterable[str]) -> None:
+        wanted = {c for c in codes if c not in self.categories and c not in self.missing_categories}
+        if not wanted:
+            return
+        for code, category_id, root_id in db.session.execute(
+            select(Category.code, Category.id, Category.root_id).where(Category.code.in_(wanted))
+        ):
+            self.categories[code] = (category_id, root_id)
+        self.missing_categories |= wanted - set(self.categories)
+
+
+@dataclass
+class _Work:
+    """One product on its way through validation to the database."""
+
+    input: ProductInput
+    existing: Any = None
+    family: FamilyInfo | None = None
+    parent: _Model | None = None
+    variant: FamilyVariantInfo | None = None
+    enabled: bool = True
+    values: dict[str, Any] = field(default_factory=dict)
+    effective: dict[str, Any] = field(default_factory=dict)
+    categories: list[str] = field(default_factory=list)
+    category_ids: set[int] = field(default_factory=set)
+    axis_key: str | None = None
+    unique_values: list[tuple[int, str, str]] = field(default_factory=list)
+    associations: list[tuple[int, str, str, int | None]] | None = None
+    association_doc: dict[str, Any] | None = None
+    changes: dict[str, Any] = field(default_factory=dict)
+    errors: list[FieldError] = field(default_factory=list)
+    media_keys: set[str] = field(default_factory=set)
+    product_id: int | None = None
+    version: int = 1
+
+
+# --- the batch upsert ----------------------------------------------------------------------
+
+
+def upsert_products(
+    items: Iterable[ProductInput],
+    *,
+    actor: Actor,
+    batch_size: int = 1000,
+    decimal_separator: str = ".",
+    keep_results: bool = False,
+    on_batch: Callable[[UpsertReport], None] | None = None,
+) -> UpsertReport:
+    """Create or update products in batches; return counts and every rejected product with why.
+
+    Each batch is its own transaction, so a load of a million products keeps its progress if it
+    is stopped, and memory stays flat. Inside a batch a product with any invalid value is
+    rejected as a whole; the others are written.
+    """
+    report = UpsertReport(results=[] if keep_results else None)
+    lookups = _Lookups()
+    pending: list[ProductInput] = []
+    seen: set[str] = set()
+    for item in items:
+        key = item.identifier if isinstance(item.identifier, str) else repr(item.identifier)
+        if key in seen or len(pending) >= batch_size:
+            _run_batch(pending, actor, lookups, report, decimal_separator)
+            if on_batch is not None:
+                on_batch(report)
+            pending, seen = [], set()
+        pending.append(item)
+        seen.add(key)
+    if pending:
+        _run_batch(pending, actor, lookups, report, decimal_separator)
+        if on_batch is not None:
+            on_batch(report)
+    return report
+
+
+def _run_batch(
+    items: list[ProductInput], actor: Actor, lookups: _Lookups, report: UpsertReport, decimal_separator: str
+) -> None:
+    with db.transaction():
+        structure = get_structure()
+        works = _prepare(items, structure, lookups, decimal_separator)
+        valid = [w for w in works if not w.errors and w.changes]
+        try:
+            with db.transaction():
+                _write(valid, structure, actor)
+        except (IntegrityError, _StaleWrite):
+            # A concurrent writer got there first (a duplicate identifier, a unique value, a
+            # newer version): find out which product it was, one savepoint per product.
+            for work in valid:
+                try:
+                    with db.transaction():
+                        _write([work], structure, actor)
+                except IntegrityError as exc:
+                    work.errors.append(_integrity_error(work, exc))
+                except _StaleWrite:
+                    work.errors.append(_stale_error(work))
+        for work in works:
+            report.add(_result(work))
+
+
+def _result(work: _Work) -> ItemResult:
+    item = work.input
+    identifier = item.identifier if isinstance(item.identifier, str) else repr(item.identifier)
+    if work.errors:
+        errors = [e if e.row is not None or item.row is None else FieldError(e.field, e.message, e.code, item.row, e.column) for e in work.errors]
+        return ItemResult(
+            identifier,
+            "rejected",
+            errors,
+            row=item.row,
+            product_id=work.existing.id if work.existing is not None else None,
+            is_conflict=any(e.code == ErrorCode.STALE for e in errors),
+        )
+    if not work.changes:
+        return ItemResult(identifier, "unchanged", product_id=work.existing.id, version=work.existing.version, row=item.row)
+    status = "updated" if work.existing is not None else "created"
+    return ItemResult(identifier, status, product_id=work.product_id, version=work.version, row=item.row)
+
+
+class _StaleWrite(Exception):
+    """A product changed between our read and our write."""
+
+
+def _stale_error(work: _Work) -> FieldError:
+    return FieldError(
+        "version",
+        f"Product {work.input.identifier!r} was changed by someone else meanwhile; reload it and apply your change again",
+        ErrorCode.STALE,
+    )
+
+
+def _integrity_error(work: _Work, exc: IntegrityError) -> FieldError:
+    text = str(exc.orig).lower()
+    if "identifier" in text:
+        return FieldError("identifier", f"Identifier {work.input.identifier!r} is already taken", ErrorCode.DUPLICATE)
+    if "axis" in text:
+        return FieldError("parent", "Another variant of this product model has the same axis values", ErrorCode.AXIS_TAKEN)
+    if "unique_value" in text:
+        return FieldError("values", "A unique value of this product is already used by another product", ErrorCode.DUPLICATE)
+    if "uuid" in text:
+        return FieldError("uuid", f"UUID {work.input.uuid} is already used by another product", ErrorCode.DUPLICATE)
+    logger.warning("Product %s refused by the database: %s", work.input.identifier, exc.orig)
+    return FieldError("product", f"The database refused the product: {exc.orig}", ErrorCode.INVALID_FORMAT)
+
+
+_EXISTING_COLUMNS = (
+    Product.id,
+    Product.uuid,
+    Product.identifier,
+    Product.family_id,
+    Product.parent_id,
+    Product.is_enabled,
+    Product.values,
+    Product.categories,
+    Product.version,
+    Product.axis_key,
+)
+
+
+def _prepare(items: list[ProductInput], structure: Structure, lookups: _Lookups, decimal_separator: str) -> list[_Work]:
+    session = db.session
+    identifiers = [i.identifier for i in items if isinstance(i.identifier, str)]
+    existing = {row.identifier: row for row in session.execute(select(*_EXISTING_COLUMNS).where(Product.identifier.in_(identifiers)))}
+    parent_codes = {i.parent for i in items if isinstance(i.parent, str) and i.parent}
+    parent_ids = {row.parent_id for row in existing.values() if row.parent_id is not None}
+    lookups.load_models(codes=parent_codes, ids=parent_ids)
+    lookups.load_categories(c for i in items if isinstance(i.categories, list) for c in i.categories if isinstance(c, str))
+    works = []
+    for item in items:
+        work = _Work(input=item, existing=existing.get(item.identifier) if isinstance(item.identifier, str) else None)
+        _build(work, structure, lookups, decimal_separator)
+        works.append(work)
+    _check_batch_constraints([w for w in works if not w.errors and w.changes], structure)
+    return works
+
+
+def _check_identifier(identifier: Any) -> str | None:
+    if not isinstance(identifier, str) or not identifier.strip():
+        return "The identifier (SKU) is empty"
+    if identifier != identifier.strip():
+        return f"Identifier {identifier!r} starts or ends with spaces"
+    if len(identifier) > 255:
+        return f"Identifier is limited to 255 characters, got {len(identifier)}"
+    if any(ch in identifier for ch in ",;\n\r\t"):
+        return f"Identifier {identifier!r} contains a comma, semicolon or line break"
+    return None
+
+
+def _build(work: _Work, structure: Structure, lookups: _Lookups, decimal_separator: str) -> None:
+    item, existing = work.input, work.existing
+    problem = _check_identifier(item.identifier)
+    if problem:
+        work.errors.append(FieldError("identifier", problem, ErrorCode.REQUIRED))
+        return
+    if existing is not None and item.version is not None and item.version != existing.version:
+        work.errors.append(_stale_error(work))
+        return
+
+    # family and parent
+    family = structure.families_by_id.get(existing.family_id) if existing is not None and existing.family_id else None
+    if item.family is not UNSET:
+        if item.family in (None, ""):
+            family = None
+        elif not isinstance(item.family, str) or item.family not in structure.families:
+            work.errors.append(FieldError("family", f"Family {item.family!r} does not exist", ErrorCode.UNKNOWN))
+            return
+        else:
+            family = structure.families[item.family]
+    parent = lookups.models_by_id.get(existing.parent_id) if existing is not None and existing.parent_id else None
+    if existing is not None and existing.parent_id and parent is None:
+        lookups.load_models(ids=[existing.parent_id])
+        parent = lookups.models_by_id.get(existing.parent_id)
+    if item.parent is not UNSET:
+        if item.parent in (None, ""):
+            parent = None
+        else:
+            if isinstance(item.parent, str):
+                lookups.load_models(codes=[item.parent])
+            parent = lookups.models_by_code.get(item.parent) if isinstance(item.parent, str) else None
+            if parent is None:
+                work.errors.append(FieldError("parent", f"Product model {item.parent!r} does not exist", ErrorCode.UNKNOWN))
+                return
+    chain: list[_Model] = []
+    allowed = family.attributes if family is not None else None
+    level_name = "family"
+    if parent is not None:
+        variant = structure.family_variants_by_id[parent.family_variant_id]
+        variant_family = structure.families[variant.family]
+        if item.family not in (UNSET, None, "") and item.family != variant.family:
+            work.errors.append(
+                FieldError("family", f"A variant of {parent.code!r} belongs to family {variant.family!r}, not {item.family!r}", ErrorCode.NOT_IN_FAMILY)
+            )
+            return
+        chain = lookups.chain(parent)
+        if len(chain) != variant.level_count:
+            work.errors.append(
+                FieldError("parent", f"Product model {parent.code!r} is not at the last level of {variant.code!r}; variants hang below its sub-models", ErrorCode.NOT_AT_LEVEL)
+            )
+            return
+        family = variant_family
+        work.variant = variant
+        allowed = variant.levels[-1].attributes | {structure.identifier_attribute}
+        level_name = f"variant level of {variant.code!r} (it belongs to a product model)"
+    work.family, work.parent = family, parent
+
+    # values
+    work.values = copy_raw(existing.values) if existing is not None else {}
+    ctx = ValueContext(structure, decimal_separator=decimal_separator)
+    work.errors.extend(apply_values(work.values, item.values, ctx, allowed=allowed, level_name=level_name))
+    work.media_keys = ctx.media_keys
+    identifier_values = item.values.get(structure.identifier_attribute) if isinstance(item.values, Mapping) else None
+    if identifier_values:
+        given = [e.get("data") for e in identifier_values if isinstance(e, dict)]
+        if any(g not in (None, item.identifier) for g in given):
+            work.errors.append(
+                FieldError(f"values.{structure.identifier_attribute}", "The identifier value differs from the product identifier", ErrorCode.INVALID_FORMAT)
+            )
+
+    # enabled
+    work.enabled = existing.is_enabled if existing is not None else True
+    if item.enabled is not UNSET:
+        if not isinstance(item.enabled, bool):
+            work.errors.append(FieldError("enabled", f"expects true or false, got {item.enabled!r}", ErrorCode.INVALID_TYPE))
+        else:
+            work.enabled = item.enabled
+
+    # categories
+    work.categories = list(existing.categories) if existing is not None else []
+    if item.categories is not UNSET:
+        if not isinstance(item.categories, list) or not all(isinstance(c, str) for c in item.categories):
+            work.errors.append(FieldError("categories", "expects a list of category codes", ErrorCode.INVALID_TYPE))
+        else:
+            lookups.load_categories(item.categories)
+            unknown = [c for c in item.categories if c not in lookups.categories]
+            for code in unknown:
+                work.errors.append(FieldError("categories", f"Category {code!r} does not exist", ErrorCode.UNKNOWN))
+            work.categories = list(dict.fromkeys(item.categories))
+    inherited_categories = [c for m in chain for c in m.categories]
+    lookups.load_categories(inherited_categories)
+    work.category_ids = {lookups.categories[c][0] for c in [*work.categories, *inherited_categories] if c in lookups.categories}
+
+    # associations
+    if item.associations is not UNSET or item.quantified_associations is not UNSET:
+        _build_associations(work, structure)
+
+    if work.errors:
+        return
+
+    # inherited values, axes, unique values
+    work.effective = work.values
+    if chain:
+        work.effective = {}
+        for model in chain:
+            work.effective.update(model.values)
+        work.effective.update(work.values)
+        axes = work.variant.levels[-1].axes if work.variant else ()
+        parts = []
+        for axis in axes:
+            data = get_value(work.values, axis)
+            if data in (None, "", []):
+                work.errors.append(FieldError(f"values.{axis}", f"Variant axis {axis!r} needs a value", ErrorCode.AXIS_MISSING))
+            parts.append(f"{axis}={axis_text(data)}")
+        work.axis_key = ";".join(parts)
+    for code, value in work.values.items():
+        attribute = structure.attributes.get(code)
+        if attribute is not None and attribute.is_unique and attribute.type is not AttributeType.IDENTIFIER:
+            data = value.get("<all_channels>", {}).get("<all_locales>")
+            if data is not None:
+                work.unique_values.append((attribute.id, code, str(data)))
+    if work.errors:
+        return
+    _diff(work, structure)
+
+
+def axis_text(data: Any) -> str:
+    """Return the text that identifies an axis value among siblings (a metric by its base amount)."""
+    if isinstance(data, dict):
+        return f"{data.get('base_data')}{data.get('base_unit')}"
+    if isinstance(data, bool):
+        return "1" if data else "0"
+    return str(data)
+
+
+def _build_associations(work: _Work, structure: Structure) -> None:
+    item = work.input
+    document: dict[str, Any] = {}
+    links: list[tuple[int, str, str, int | None]] = []
+    for source, is_quantified in ((item.associations, False), (item.quantified_associations, True)):
+        if source is UNSET:
+            continue
+        if not isinstance(source, Mapping):
+            work.errors.append(FieldError("associations", "expects an object of association type codes", ErrorCode.INVALID_TYPE))
+            continue
+        for type_code, targets in source.items():
+            known = structure.association_types.get(type_code)
+            if known is None:
+                work.errors.append(FieldError(f"associations.{type_code}", f"Association type {type_code!r} does not exist", ErrorCode.UNKNOWN))
+                continue
+            type_id, quantified = known
+            if quantified != is_quantified:
+                where = "quantified_associations" if quantified else "associations"
+                work.errors.append(
+                    FieldError(f"associations.{type_code}", f"Association type {type_code!r} belongs in {where}", ErrorCode.INVALID_TYPE)
+                )
+                continue
+            if not isinstance(targets, Mapping):
+                work.errors.append(FieldError(f"associations.{type_code}", "expects {products: [...], product_models: [...]}", ErrorCode.INVALID_TYPE))
+                continue
+            entry: dict[str, Any] = {}
+            for kind in ("products", "product_models"):
+                for target in targets.get(kind) or []:
+                    if is_quantified:
+                        if not isinstance(target, Mapping) or not isinstance(target.get("quantity"), int) or target["quantity"] < 1:
+                            work.errors.append(
+                                FieldError(f"quantified_associations.{type_code}.{kind}", "expects {identifier, quantity} with a positive whole quantity", ErrorCode.INVALID_TYPE)
+                            )
+                            continue
+                        code, quantity = target.get("identifier"), target["quantity"]
+                    else:
+                        code, quantity = target, None
+                    if not isinstance(code, str) or not code:
+                        work.errors.append(FieldError(f"associations.{type_code}.{kind}", f"expects identifiers, got {code!r}", ErrorCode.INVALID_TYPE))
+                        continue
+                    links.append((type_id, kind, code, quantity))
+                    entry.setdefault(kind, []).append({"identifier": code, "quantity": quantity} if is_quantified else code)
+            document[type_code] = entry
+    work.associations = links
+    work.association_doc = document
+
+
+def _diff(work: _Work, structure: Structure) -> None:
+    existing = work.existing
+    changes: dict[str, Any] = {}
+    old_flat = flatten(existing.values) if existing is not None else {}
+    new_flat = flatten(work.values)
+    for key in old_flat.keys() | new_flat.keys():
+        old, new = old_flat.get(key), new_flat.get(key)
+        if old != new:
+            changes[key] = {"old": old, "new": new}
+    if existing is None:
+        changes["identifier"] = {"old": None, "new": work.input.identifier}
+        changes["enabled"] = {"old": None, "new": work.enabled}
+        changes["family"] = {"old": None, "new": work.family.code if work.family else None}
+        if work.parent is not None:
+            changes["parent"] = {"old": None, "new": work.parent.code}
+        if work.categories:
+            changes["categories"] = {"old": [], "new": work.categories}
+    else:
+        if existing.is_enabled != work.enabled:
+            changes["enabled"] = {"old": existing.is_enabled, "new": work.enabled}
+        old_family = structure.families_by_id[existing.family_id].code if existing.family_id else None
+        new_family = work.family.code if work.family else None
+        if old_family != new_family:
+            changes["family"] = {"old": old_family, "new": new_family}
+        old_parent_id = existing.parent_id
+        new_parent_id = work.parent.id if work.parent else None
+        if old_parent_id != new_parent_id:
+            old_parent = _model_code(old_parent_id)
+            changes["parent"] = {"old": old_parent, "new": work.parent.code if work.parent else None}
+        if list(existing.categories) != work.categories:
+            changes["categories"] = {"old": list(existing.categories), "new": work.categories}
+    if work.association_doc is not None:
+        old_doc = associations_of([existing.id])[existing.id] if existing is not None else {}
+        if old_doc != work.association_doc:
+            changes["associations"] = {"old": old_doc, "new": work.association_doc}
+        else:
+            work.associations = None
+    work.changes = changes
+
+
+def _model_code(model_id: int | None) -> str | None:
+    if model_id is None:
+        return None
+    return db.session.scalar(select(ProductModel.code).where(ProductModel.id == model_id))
+
+
+def _check_batch_constraints(works: list[_Work], structure: Structure) -> None:
+    """Check what needs the database or the whole batch: unique values, axes, media, targets."""
+    session = db.session
+    # unique values, within the batch and against stored products
+    owners: dict[tuple[int, str], _Work] = {}
+    for work in works:
+        for attribute_id, code, value in work.unique_values:
+            other = owners.get((attribute_id, value))
+            if other is not None and other is not work:
+                work.errors.append(
+                    FieldError(f"values.{code}", f"Value {value!r} of unique attribute {code!r} is also given to {other.input.identifier!r}", ErrorCode.DUPLICATE)
+                )
+            owners[(attribute_id, value)] = work
+    if owners:
+        for chunk in _chunks(list(owners), 500):
+            for attribute_id, value, product_id in session.execute(
+                select(UniqueValue.attribute_id, UniqueValue.value, UniqueValue.product_id).where(
+                    tuple_(UniqueValue.attribute_id, UniqueValue.value).in_(chunk)
+                )
+            ):
+                work = owners[(attribute_id, value)]
+                if work.existing is None or work.existing.id != product_id:
+                    code = structure.attributes_by_id[attribute_id].code
+                    holder = session.scalar(select(Product.identifier).where(Product.id == product_id))
+                    work.errors.append(
+                        FieldError(f"values.{code}", f"Value {value!r} of unique attribute {code!r} is already used by product {holder!r}", ErrorCode.DUPLICATE)
+                    )
+    # variant axes
+    axes: dict[tuple[int, str], _Work] = {}
+    for work in works:
+        if work.parent is None or work.errors:
+            continue
+        key = (work.parent.id, work.axis_key or "")
+        other = axes.get(key)
+        if other is not None:
+            work.errors.append(
+                FieldError("parent", f"Variant {other.input.identifier!r} of {work.parent.code!r} already has the axis values {work.axis_key}", ErrorCode.AXIS_TAKEN)
+            )
+            continue
+        axes[key] = work
+    if axes:
+        for chunk in _chunks(list(axes), 500):
+            for parent_id, axis_key, product_id, identifier in session.execute(
+                select(Product.parent_id, Product.axis_key, Product.id, Product.identifier).where(
+                    tuple_(Product.parent_id, Product.axis_key).in_(chunk)
+                )
+            ):
+                work = axes[(parent_id, axis_key)]
+                if work.existing is None or work.existing.id != product_id:
+                    work.errors.append(
+                        FieldError("parent", f"Variant {identifier!r} of {work.parent.code!r} already has the axis values {axis_key}", ErrorCode.AXIS_TAKEN)
+                    )
+    # media files
+    keys = {k for w in works for k in w.media_keys}
+    if keys:
+        known = {row.key: row.size for row in session.execute(select(MediaFile.key, MediaFile.size).where(MediaFile.key.in_(keys)))}
+        for work in works:
+            for attribute, _locale, _scope, data in iter_values(work.values):
+                if isinstance(data, str) and data in work.media_keys:
+                    info = structure.attributes[attribute]
+                    if data not in known:
+                        work.errors.append(FieldError(f"values.{attribute}", f"Media file {data!r} does not exist; upload it first", ErrorCode.FILE))
+                    elif info.max_file_size and known[data] > info.max_file_size:
+                        work.errors.append(
+                            FieldError(f"values.{attribute}", f"File {data!r} is {known[data]} bytes; {attribute!r} accepts at most {info.max_file_size}", ErrorCode.FILE)
+                        )
+    # association targets (products of this batch count as existing)
+    wanted = {code for w in works if w.associations for (_t, kind, code, _q) in w.associations if kind == "products"}
+    wanted_models = {code for w in works if w.associations for (_t, kind, code, _q) in w.associations if kind == "product_models"}
+    if wanted or wanted_models:
+        in_batch = {w.input.identifier for w in works}
+        found = set(session.scalars(select(Product.identifier).where(Product.identifier.in_(wanted)))) | (wanted & in_batch)
+        found_models = set(session.scalars(select(ProductModel.code).where(ProductModel.code.in_(wanted_models))))
+        for work in works:
+            for _type, kind, code, _q in work.associations or ():
+                if (kind == "products" and code not in found) or (kind == "product_models" and code not in found_models):
+                    what = "Product" if kind == "products" else "Product model"
+                    work.errors.append(FieldError(f"associations.{kind}", f"{what} {code!r} does not exist", ErrorCode.UNKNOWN))
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def search_text_of(identifier: str, family: FamilyInfo | None, effective: Mapping[str, Any]) -> str:
+    """Return the text full-text search looks in: the identifier and the labels in every locale."""
+    parts = [identifier]
+    if family is not None and family.attribute_as_label:
+        for by_locale in effective.get(family.attribute_as_label, {}).values():
+            parts.extend(str(v) for v in by_locale.values())
+    return " ".join(parts)
+
+
+def _write(works: list[_Work], structure: Structure, actor: Actor) -> None:
+    """Write validated products: one statement per table for the whole batch."""
+    if not works:
+        return
+    session = db.session
+    now = db.utcnow()
+    calculator = CompletenessCalculator(structure)
+    new = [w for w in works if w.existing is None]
+    old = [w for w in works if w.existing is not None]
+    if new:
+        rows = [
+            {
+                "uuid": _uuid(w.input.uuid),
+                "identifier": w.input.identifier,
+                "family_id": w.family.id if w.family else None,
+                "parent_id": w.parent.id if w.parent else None,
+                "axis_key": w.axis_key,
+                "is_enabled": w.enabled,
+                "values": w.values,
+                "categories": w.categories,
+                "search_text": search_text_of(w.input.identifier, w.family, w.effective),
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+            for w in new
+        ]
+        result = session.execute(
+            insert(Product).returning(Product.id, sort_by_parameter_order=True), rows
+        )
+        for work, product_id in zip(new, result.scalars().all(), strict=True):
+            work.product_id = product_id
+            work.version = 1
+    if old:
+        rows = [
+            {
+                "b_id": w.existing.id,
+                "b_version": w.existing.version,
+                "family_id": w.family.id if w.family else None,
+                "parent_id": w.parent.id if w.parent else None,
+                "axis_key": w.axis_key,
+                "is_enabled": w.enabled,
+                "values": w.values,
+                "categories": w.categories,
+                "search_text": search_text_of(w.input.identifier, w.family, w.effective),
+                "updated_at": now,
+                "version": w.existing.version + 1,
+            }
+            for w in old
+        ]
+        statement = (
+            update(Product.__table__)
+            .where(Product.__table__.c.id == bindparam("b_id"), Product.__table__.c.version == bindparam("b_version"))
+        )
+        result = session.connection().execute(statement, rows)
+        if result.rowcount != len(rows):
+            raise _StaleWrite()
+        for work in old:
+            work.product_id = work.existing.id
+            work.version = work.existing.version + 1
+
+    old_ids = [w.product_id for w in old]
+    if old_ids:
+        for chunk in _chunks(old_ids, 900):
+            session.execute(delete(ProductCategory).where(ProductCategory.product_id.in_(chunk)))
+            session.execute(delete(Completeness).where(Completeness.product_id.in_(chunk)))
+            session.execute(delete(UniqueValue).where(UniqueValue.product_id.in_(chunk)))
+    category_rows = [{"product_id": w.product_id, "category_id": c} for w in works for c in w.category_ids]
+    if category_rows:
+        session.execute(insert(ProductCategory), category_rows)
+    completeness_rows = []
+    for work in works:
+        if work.family is None:
+            continue
+        for row in calculator.compute(work.family, work.effective):
+            if row.missing:
+                completeness_rows.append(
+                    {
+                        "product_id": work.product_id,
+                        "channel_id": structure.channels[row.channel].id,
+                        "locale_id": structure.locales[row.locale],
+                        "required": row.required,
+                        "missing": row.missing,
+                        "ratio": row.ratio,
+                        "missing_attributes": list(row.missing_attributes),
+                    }
+                )
+    if completeness_rows:
+        session.execute(insert(Completeness), completeness_rows)
+    unique_rows = [{"attribute_id": a, "value": v, "product_id": w.product_id} for w in works for a, _c, v in w.unique_values]
+    if unique_rows:
+        session.execute(insert(UniqueValue), unique_rows)
+    _write_associations([w for w in works if w.associations is not None])
+    session.execute(
+        insert(Version),
+        [
+            {
+                "resource_type": "product",
+                "resource_id": w.product_id,
+                "resource_code": w.input.identifier,
+                "version": w.version,
+                "author": actor.name,
+                "source": str(actor.source),
+                "job_id": actor.job_id,
+                "logged_at": now,
+                "changes": w.changes,
+            }
+            for w in works
+        ],
+    )
+    _index_search(works)
+
+
+def _uuid(value: Any) -> uuid_module.UUID:
+    if value in (None, ""):
+        return uuid_module.uuid4()
+    return value if isinstance(value, uuid_module.UUID) else uuid_module.UUID(str(value))
+
+
+def _write_associations(works: list[_Work]) -> None:
+    if not works:
+        return
+    session = db.session
+    owner_ids = [w.product_id for w in works]
+    for chunk in _chunks(owner_ids, 900):
+        session.execute(delete(ProductAssociation).where(ProductAssociation.owner_id.in_(chunk)))
+    product_codes = {c for w in works for (_t, kind, c, _q) in w.associations or () if kind == "products"}
+    model_codes = {c for w in works for (_t, kind, c, _q) in w.associations or () if kind == "product_models"}
+    product_ids = dict(session.execute(select(Product.identifier, Product.id).where(Product.identifier.in_(product_codes))).all()) if product_codes else {}
+    model_ids = dict(session.execute(select(ProductModel.code, ProductModel.id).where(ProductModel.code.in_(model_codes))).all()) if model_codes else {}
+    rows = []
+    for work in works:
+        seen = set()
+        for type_id, kind, code, quantity in work.associations or ():
+            key = (type_id, kind, code)
+            if key in seen:
+                continue
+            seen.add(key)
+            rows.append(
+                {
+                    "owner_id": work.product_id,
+                    "association_type_id": type_id,
+                    "target_product_id": product_ids.get(code) if kind == "products" else None,
+                    "target_model_id": model_ids.get(code) if kind == "product_models" else None,
+                    "quantity": quantity,
+                }
+            )
+    if rows:
+        session.execute(insert(ProductAssociation), rows)
+
+
+def _index_search(works: list[_Work]) -> None:
+    """Keep SQLite's full-text index in step (PostgreSQL indexes the column itself)."""
+    from pim.catalog.search import index_products
+
+    index_products([(w.product_id, search_text_of(w.input.identifier, w.family, w.effective), w.existing is not None) for w in works])
+
+
+def associations_of(product_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Return the associations of products in the standard format, by product id."""
+    from pim.structure.models import AssociationType
+
+    session = db.session
+    result: dict[int, dict[str, Any]] = {i: {} for i in product_ids}
+    if not product_ids:
+        return result
+    target = Product.__table__.alias("target")
+    rows = session.execute(
+        select(
+            ProductAssociation.owner_id,
+            AssociationType.code,
+            AssociationType.is_quantified,
+            target.c.identifier,
+            ProductModel.code,
+            ProductAssociation.quantity,
+        )
+        .join(AssociationType, AssociationType.id == ProductAssociation.association_type_id)
+        .outerjoin(target, target.c.id == ProductAssociation.target_product_id)
+        .outerjoin(ProductModel, ProductModel.id == ProductAssociation.target_model_id)
+        .where(ProductAssociation.owner_id.in_(product_ids))
+        .order_by(ProductAssociation.id)
+    )
+    for owner_id, type_code, is_quantified, product_code, model_code, quantity in rows:
+        entry = result[owner_id].setdefault(type_code, {})
+        kind, code = ("products", product_code) if product_code is not None else ("product_models", model_code)
+        entry.setdefault(kind, []).append({"identifier": code, "quantity": quantity} if is_quantified else code)
+    return result
+
+
+# --- single product services ---------------------------------------------------------------
+
+
+def _raise_for(result: ItemResult) -> None:
+    if result.status != "rejected":
+        return
+    if result.is_conflict:
+        raise Conflict(result.errors[0].message)
+    raise Invalid([FieldError(e.field, f"Product {result.identifier!r}: {e.message}", e.code, e.row, e.column) for e in result.errors])
+
+
+def save_product(item: ProductInput, *, actor: Actor) -> ItemResult:
+    """Create or update one product (a batch of one); raise Invalid or Conflict when refused."""
+    report = upsert_products([item], actor=actor, keep_results=True)
+    assert report.results is not None
+    result = report.results[0]
+    _raise_for(result)
+    return result
+
+
+def create_product(identifier: str, *, actor: Actor, **fields: Any) -> ItemResult:
+    """Create a product; refuse an identifier that exists."""
+    if db.session.scalar(select(Product.id).where(Product.identifier == identifier)) is not None:
+        raise Conflict(f"Product {identifier!r} already exists")
+    return save_product(ProductInput(identifier=identifier, **fields), actor=actor)
+
+
+def update_product(identifier: str, *, actor: Actor, **fields: Any) -> ItemResult:
+    """Update an existing product with Akeneo's PATCH rules; refuse a stale `version`."""
+    get_product(identifier)
+    return save_product(ProductInput(identifier=identifier, **fields), actor=actor)
+
+
+def get_product(identifier: str) -> Product:
+    """Return a product by identifier; raise NotFound."""
+    product = db.session.scalar(select(Product).where(Product.identifier == identifier))
+    if product is None:
+        raise NotFound(f"Product {identifier!r} does not exist")
+    return product
+
+
+def delete_product(identifier: str, *, actor: Actor) -> None:
+    """Delete a product; its history stays, ending with a version that records the deletion."""
+    from pim.catalog.search import unindex_products
+
+    with db.transaction() as session:
+        product = get_product(identifier)
+        changes = {key: {"old": data, "new": None} for key, data in flatten(product.values).items()}
+        changes["deleted"] = {"old": False, "new": True}
+        session.add(
+            Version(
+                resource_type="product",
+                resource_id=product.id,
+                resource_code=product.identifier,
+                version=product.version + 1,
+                author=actor.name,
+                source=str(actor.source),
+                job_id=actor.job_id,
+                changes=changes,
+            )
+        )
+        unindex_products([product.id])
+        session.delete(product)
+
+
+# --- product models -------------------------------------------------------------------------
+
+
+@dataclass
+class ProductModelInput:
+    """A change to one product model in the standard format (PATCH rules as for products)."""
+
+    code: str
+    family_variant: Any = UNSET
+    parent: Any = UNSET
+    values: Mapping[str, Any] = field(default_factory=dict)
+    categories: Any = UNSET
+    version: int | None = None
+
+
+def save_product_model(item: ProductModelInput, *, actor: Actor) -> ProductModel:
+    """Create or update a product model; its variants' completeness follows in the same transaction."""
+    with db.transaction() as session:
+        structure = get_structure()
+        model = session.scalar(select(ProductModel).where(ProductModel.code == item.code))
+        errors: list[FieldError] = []
+        problem = _check_identifier(item.code)
+        if problem:
+            raise Invalid.one("code", problem.replace("identifier (SKU)", "code").replace("Identifier", "Code"), ErrorCode.REQUIRED)
+        if model is not None and item.version is not None and item.version != model.version:
+            raise Conflict(f"Product model {item.code!r} was changed by someone else meanwhile; reload it")
+        parent = None
+        if item.parent is not UNSET and item.parent not in (None, ""):
+            parent = session.scalar(select(ProductModel).where(ProductModel.code == item.parent))
+            if parent is None:
+                raise Invalid.one("parent", f"Product model {item.parent!r} does not exist", ErrorCode.UNKNOWN)
+            if parent.parent_id is not None:
+                raise Invalid.one("parent", f"Product model {item.parent!r} is a sub-model; models nest two levels at most", ErrorCode.NOT_AT_LEVEL)
+        elif model is not None and item.parent is UNSET and model.parent_id is not None:
+            parent = session.get(ProductModel, model.parent_id)
+        if model is not None and (parent.id if parent else None) != model.parent_id:
+            raise Invalid.one("parent", "A product model cannot change its parent", ErrorCode.INVALID_FORMAT)
+        if parent is not None:
+            variant = structure.family_variants_by_id[parent.family_variant_id]
+            if item.family_variant not in (UNSET, None, "", variant.code):
+                raise Invalid.one("family_variant", f"A sub-model of {parent.code!r} uses family variant {variant.code!r}", ErrorCode.NOT_IN_FAMILY)
+            if variant.level_count < 2:
+                raise Invalid.one("parent", f"Family variant {variant.code!r} has one level: no sub-models", ErrorCode.NOT_AT_LEVEL)
+            level = 1
+        else:
+            code = item.family_variant if item.family_variant is not UNSET else None
+            if model is not None:
+                current = structure.family_variants_by_id[model.family_variant_id].code
+                if code not in (None, current):
+                    raise Invalid.one("family_variant", "A product model cannot change its family variant", ErrorCode.INVALID_FORMAT)
+                code = current
+            if not code or code not in structure.family_variants:
+                raise Invalid.one("family_variant", f"Family variant {code!r} does not exist", ErrorCode.UNKNOWN)
+            variant = structure.family_variants[code]
+            level = 0
+        family = structure.families[variant.family]
+        if level == 0:
+            allowed = family.attributes - frozenset().union(*(lv.attributes for lv in variant.levels))
+        else:
+            allowed = variant.levels[0].attributes
+        values = copy_raw(model.values) if model is not None else {}
+        ctx = ValueContext(structure)
+        errors.extend(apply_values(values, item.values, ctx, allowed=allowed, level_name=f"level {level} of {variant.code!r}"))
+        categories = list(model.categories) if model is not None else []
+        if item.categories is not UNSET:
+            if not isinstance(item.categories, list):
+                errors.append(FieldError("categories", "expects a list of category codes", ErrorCode.INVALID_TYPE))
+            else:
+                known = set(session.scalars(select(Category.code).where(Category.code.in_(item.categories))))
+                errors.extend(FieldError("categories", f"Category {c!r} does not exist", ErrorCode.UNKNOWN) for c in item.categories if c not in known)
+                categories = list(dict.fromkeys(item.categories))
+        axis_key = None
+        if level == 1:
+            parts = []
+            for axis in variant.levels[0].axes:
+                data = get_value(values, axis)
+                if data in (None, "", []):
+                    errors.append(FieldError(f"values.{axis}", f"Variant axis {axis!r} needs a value", ErrorCode.AXIS_MISSING))
+                parts.append(f"{axis}={axis_text(data)}")
+            axis_key = ";".join(parts)
+            taken = session.scalar(
+                select(ProductModel.code).where(
+                    ProductModel.parent_id == parent.id, ProductModel.axis_key == axis_key, ProductModel.code != item.code
+                )
+            )
+            if taken:
+                errors.append(FieldError("parent", f"Sub-model {taken!r} of {parent.code!r} already has the axis values {axis_key}", ErrorCode.AXIS_TAKEN))
+        if errors:
+            raise Invalid([FieldError(e.field, f"Product model {item.code!r}: {e.message}", e.code) for e in errors])
+        old_flat = flatten(model.values) if model is not None else {}
+        new_flat = flatten(values)
+        changes = {k: {"old": old_flat.get(k), "new": new_flat.get(k)} for k in old_flat.keys() | new_flat.keys() if old_flat.get(k) != new_flat.get(k)}
+        if model is None:
+            changes["family_variant"] = {"old": None, "new": variant.code}
+            if parent is not None:
+                changes["parent"] = {"old": None, "new": parent.code}
+        if (model.categories if model is not None else []) != categories:
+            changes["categories"] = {"old": model.categories if model is not None else [], "new": categories}
+        if not changes:
+            return model
+        now = db.utcnow()
+        if model is None:
+            model = ProductModel(
+                code=item.code,
+                family_variant_id=variant.id,
+                parent_id=parent.id if parent else None,
+                axis_key=axis_key,
+                values=values,
+                categories=categories,
+                created_at=now,
+                updated_at=now,
+                version=1,
+            )
+            session.add(model)
+        else:
+            model.values = values
+            model.categories = categories
+            model.axis_key = axis_key
+            model.updated_at = now
+            model.version += 1
+        session.flush()
+        session.add(
+            Version(
+                resource_type="product_model",
+                resource_id=model.id,
+                resource_code=model.code,
+                version=model.version,
+                author=actor.name,
+                source=str(actor.source),
+                job_id=actor.job_id,
+                logged_at=now,
+                changes=changes,
+            )
+        )
+        session.flush()
+        if model.version > 1:
+            recompute_completeness(model_ids=[model.id])
+    return model
+
+
+def get_product_model(code: str) -> ProductModel:
+    """Return a product model by code; raise NotFound."""
+    model = db.session.scalar(select(ProductModel).where(ProductModel.code == code))
+    if model is None:
+        raise NotFound(f"Product model {code!r} does not exist")
+    return model
+
+
+def delete_product_model(code: str, *, actor: Actor) -> None:
+    """Delete a product model that has no sub-models or variants; otherwise say how many it has."""
+    from sqlalchemy import func
+
+    with db.transaction() as session:
+        model = get_product_model(code)
+        children = session.scalar(select(func.count()).select_from(ProductModel).where(ProductModel.parent_id == model.id))
+        variants = session.scalar(select(func.count()).select_from(Product).where(Product.parent_id == model.id))
+        if children or variants:
+            raise Conflict(f"Product model {code!r} has {children} sub-models and {variants} variant products; delete them first")
+        session.add(
+            Version(
+                resource_type="product_model",
+                resource_id=model.id,
+                resource_code=model.code,
+                version=model.version + 1,
+                author=actor.name,
+                source=str(actor.source),
+                job_id=actor.job_id,
+                changes={"deleted": {"old": False, "new": True}},
+            )
+        )
+        session.delete(model)
+
+
+# --- recomputing what depends on structure or models ---------------------------------------
+
+
+def recompute_completeness(
+    *,
+    family_ids: Sequence[int] | None = None,
+    channel_ids: Sequence[int] | None = None,
+    model_ids: Sequence[int] | None = None,
+    product_ids: Sequence[int] | None = None,
+    batch_size: int = 2000,
+) -> int:
+    """Recompute completeness, inherited categories and search text of the products affected.
+
+    Products are read by keyset pages, so the work is proportional to the products concerned
+    (a family's, a model's variants), never the whole catalogue unless a channel changed.
+    Returns how many products were recomputed.
+    """
+    session = db.session
+    structure = get_structure()
+    calculator = CompletenessCalculator(structure)
+    lookups = _Lookups()
+    condition = Product.family_id.is_not(None)
+    if family_ids is not None:
+        condition = Product.family_id.in_(family_ids)
+    if model_ids is not None:
+        sub_models = select(ProductModel.id).where(ProductModel.parent_id.in_(model_ids))
+        condition = Product.parent_id.in_(model_ids) | Product.parent_id.in_(sub_models)
+    if product_ids is not None:
+        condition = Product.id.in_(product_ids)
+    channel_filter = set(channel_ids) if channel_ids is not None else None
+    last_id = 0
+    total = 0
+    with db.transaction():
+        while True:
+            rows = session.execute(
+                select(Product.id, Product.identifier, Product.family_id, Product.parent_id, Product.values, Product.categories)
+                .where(condition, Product.id > last_id)
+                .order_by(Product.id)
+                .limit(batch_size)
+            ).all()
+            if not rows:
+                break
+            last_id = rows[-1].id
+            ids = [r.id for r in rows]
+            lookups.load_models(ids={r.parent_id for r in rows if r.parent_id})
+            completeness_rows = []
+            category_rows = []
+            search_rows = []
+            for row in rows:
+                effective = row.values
+                inherited: list[str] = []
+                if row.parent_id is not None:
+                    effective = {}
+                    for model in lookups.chain(lookups.models_by_id[row.parent_id]):
+                        effective.update(model.values)
+                        inherited.extend(model.categories)
+                    effective.update(row.values)
+                family = structure.families_by_id.get(row.family_id) if row.family_id else None
+                if family is not None:
+                    for c in calculator.compute(family, effective):
+                        channel_id = structure.channels[c.channel].id
+                        if c.missing and (channel_filter is None or channel_id in channel_filter):
+                            completeness_rows.append(
+                                {
+                                    "product_id": row.id,
+                                    "channel_id": channel_id,
+                                    "locale_id": structure.locales[c.locale],
+                                    "required": c.required,
+                                    "missing": c.missing,
+                                    "ratio": c.ratio,
+                                    "missing_attributes": list(c.missing_attributes),
+                                }
+                            )
+                if model_ids is not None:
+                    lookups.load_categories([*row.categories, *inherited])
+                    for category_id in {lookups.categories[c][0] for c in [*row.categories, *inherited] if c in lookups.categories}:
+                        category_rows.append({"product_id": row.id, "category_id": category_id})
+                    search_rows.append((row.id, search_text_of(row.identifier, family, effective), True))
+            stale = delete(Completeness).where(Completeness.product_id.in_(ids))
+            if channel_filter is not None:
+                stale = stale.where(Completeness.channel_id.in_(channel_filter))
+            session.execute(stale)
+            if completeness_rows:
+                session.execute(insert(Completeness), completeness_rows)
+            if model_ids is not None:
+                session.execute(delete(ProductCategory).where(ProductCategory.product_id.in_(ids)))
+                if category_rows:
+                    session.execute(insert(ProductCategory), category_rows)
+                session.execute(
+                    update(Product.__table__).where(Product.__table__.c.id == bindparam("b_id")),
+                    [{"b_id": pid, "search_text": text} for pid, text, _ in search_rows],
+                )
+                from pim.catalog.search import index_products
+
+                index_products(search_rows)
+            total += len(rows)
+    return total
+
+
+# --- history ------------------------------------------------------------------------------
+
+
+def revert_product(identifier: str, version: int, *, actor: Actor) -> ItemResult:
+    """Bring a product back to its state at an earlier version, through the normal write path.
+
+    The revert is itself a new version, validated like any change: a value that is no longer
+    valid (an option since deleted) refuses the revert with a clear error.
+    """
+    session = db.session
+    product = get_product(identifier)
+    later = session.scalars(
+        select(Version)
+        .where(Version.resource_type == "product", Version.resource_id == product.id, Version.version > version)
+        .order_by(Version.version.desc())
+    ).all()
+    if version < 1 or version > product.version:
+        raise NotFound(f"Product {identifier!r} has no version {version}")
+    state = flatten(product.values)
+    fields: dict[str, Any] = {}
+    for entry in later:
+        for key, change in entry.changes.items():
+            if "|" in key:
+                state[key] = change["old"]
+            elif key in ("enabled", "family", "parent", "categories"):
+                fields[key] = change["old"]
+            elif key == "associations":
+                fields["associations"] = change["old"]
+    current = flatten(product.values)
+    values: dict[str, list[dict[str, Any]]] = {}
+    for key in current.keys() | state.keys():
+        if current.get(key) != state.get(key):
+            attribute, locale, scope = split_key(key)
+            values.setdefault(attribute, []).append({"locale": locale, "scope": scope, "data": state.get(key)})
+    item = ProductInput(identifier=identifier, values=values, version=product.version)
+    if "enabled" in fields and fields["enabled"] is not None:
+        item.enabled = fields["enabled"]
+    if "family" in fields:
+        item.family = fields["family"]
+    if "parent" in fields:
+        item.parent = fields["parent"]
+    if "categories" in fields:
+        item.categories = fields["categories"] or []
+    if "associations" in fields:
+        association_types = get_structure().association_types
+        old = fields["associations"] or {}
+        item.associations = {k: v for k, v in old.items() if not association_types.get(k, (0, False))[1]}
+        item.quantified_associations = {k: v for k, v in old.items() if association_types.get(k, (0, False))[1]}
+    return save_product(item, actor=Actor(actor.name, Source.REVERT, actor.job_id))
+
+
+__all__ = [
+    "ItemResult",
+    "ProductInput",
+    "ProductModelInput",
+    "UNSET",
+    "UpsertReport",
+    "associations_of",
+    "create_product",
+    "delete_product",
+    "delete_product_model",
+    "get_product",
+    "get_product_model",
+    "recompute_completeness",
+    "revert_product",
+    "save_product",
+    "save_product_model",
+    "update_product",
+    "upsert_products",
+    "dt",
+    "itertools",
+    "set_value",
+]

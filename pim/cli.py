@@ -1,0 +1,328 @@
+"""The `pim` command: serve the application, migrate the database, load and inspect the catalogue."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import click
+from sqlalchemy import func, select
+
+from pim import db
+from pim.actor import Actor
+from pim.errors import Invalid, PimError
+
+
+class Progress:
+    """Report progress on stderr: a bar on a terminal, a plain line now and then when piped."""
+
+    def __init__(self, label: str, total: int | None):
+        self.label = label
+        self.total = total
+        self.done = 0
+        self.started = time.monotonic()
+        self.last = 0.0
+        self.is_tty = sys.stderr.isatty()
+
+    def update(self, done: int) -> None:
+        """Record how many items are done and redraw when it is time to."""
+        self.done = done
+        now = time.monotonic()
+        if now - self.last < (0.2 if self.is_tty else 5.0) and done != self.total:
+            return
+        self.last = now
+        rate = done / max(now - self.started, 1e-9)
+        if self.is_tty and self.total:
+            width = 30
+            filled = int(width * done / self.total)
+            sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{self.total:,} {rate:,.0f}/s")
+            sys.stderr.flush()
+        else:
+            total = f"/{self.total:,}" if self.total else ""
+            sys.stderr.write(f"{self.label}: {done:,}{total} ({rate:,.0f}/s)\n")
+
+    def finish(self) -> None:
+        """End the progress display."""
+        if self.is_tty:
+            sys.stderr.write("\n")
+
+
+def _app(ctx: click.Context) -> Any:
+    """Return the application, creating it on first use (commands that need no app stay fast)."""
+    obj = ctx.ensure_object(dict)
+    if "app" not in obj:
+        from pim.app import create_app
+
+        obj["app"] = create_app()
+    return obj["app"]
+
+
+def with_app(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a command inside an application context, turning domain errors into one-line failures."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        app = _app(ctx)
+        debug = ctx.find_root().params.get("debug", False)
+        with app.app_context():
+            try:
+                return command(*args, **kwargs)
+            except Invalid as exc:
+                for error in exc.errors:
+                    click.echo(f"error: {error.field}: {error.message}", err=True)
+                ctx.exit(1)
+            except PimError as exc:
+                click.echo(f"error: {exc}", err=True)
+                ctx.exit(1)
+            except click.exceptions.Exit:
+                raise
+            except click.ClickException:
+                raise
+            except Exception as exc:
+                if debug:
+                    raise
+                click.echo(f"error: {type(exc).__name__}: {exc} (run with --debug for details)", err=True)
+                ctx.exit(1)
+
+    return wrapper
+
+
+@click.group()
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Product information management: one master catalogue, every channel."""
+    ctx.ensure_object(dict)
+
+
+# --- database -----------------------------------------------------------------------------
+
+
+@main.group("db")
+def db_group() -> None:
+    """Manage the database schema."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@with_app
+def db_upgrade(revision: str) -> None:
+    """Create or migrate the schema to the newest revision."""
+    from flask import current_app
+
+    from pim.migrate import upgrade
+
+    upgrade(current_app.extensions["pim_engine"], revision)
+    click.echo("Database schema is up to date.", err=True)
+
+
+@db_group.command("current")
+@with_app
+def db_current() -> None:
+    """Print the schema revision of the database."""
+    from flask import current_app
+
+    from pim.migrate import current_revision
+
+    click.echo(current_revision(current_app.extensions["pim_engine"]) or "empty")
+
+
+def ensure_schema() -> None:
+    """Migrate the database when it is behind (a new instance gets its schema here)."""
+    from alembic.script import ScriptDirectory
+    from flask import current_app
+
+    from pim.migrate import alembic_config, current_revision, upgrade
+
+    engine = current_app.extensions["pim_engine"]
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if current_revision(engine) != head:
+        upgrade(engine)
+
+
+# --- serving ------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--demo", is_flag=True, help="Load a demo catalogue into an empty instance first.")
+@click.option("--demo-products", default=10000, show_default=True, help="Products in the demo catalogue.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_app
+def serve(demo: bool, demo_products: int, host: str, port: int) -> None:
+    """Run the web application."""
+    from flask import current_app
+    from werkzeug.serving import run_simple
+
+    from pim.catalog.models import Product
+
+    ensure_schema()
+    if demo and not db.session.scalar(select(func.count()).select_from(Product)):
+        from pim.demo import load_demo
+
+        progress = Progress("Loading demo catalogue", demo_products)
+        load_demo(products=demo_products, on_progress=progress.update)
+        progress.finish()
+    db.session.remove()
+    click.echo(f"PIM is running at http://{host}:{port}/  (Ctrl+C to stop)", err=True)
+    run_simple(host, port, current_app, threaded=True, use_reloader=False)
+
+
+@main.command()
+@click.option("--products", default=10000, show_default=True, help="Number of products to generate.")
+@click.option("--seed", default=42, show_default=True, help="Random seed, for a repeatable catalogue.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@with_app
+def demo(products: int, seed: int, as_json: bool) -> None:
+    """Load a realistic synthetic catalogue (families, variants, three locales, four channels)."""
+    from pim.demo import load_demo
+
+    ensure_schema()
+    progress = Progress("Loading demo catalogue", products)
+    started = time.monotonic()
+    report = load_demo(products=products, seed=seed, on_progress=progress.update)
+    progress.finish()
+    elapsed = time.monotonic() - started
+    figures = {"created": report.created, "updated": report.updated, "rejected": len(report.rejected), "seconds": round(elapsed, 1)}
+    if as_json:
+        click.echo(json.dumps(figures))
+    else:
+        click.echo(f"Loaded {report.created:,} new and {report.updated:,} changed products in {elapsed:.1f} s.")
+
+
+# --- products -----------------------------------------------------------------------------
+
+
+@main.group()
+def product() -> None:
+    """Read and change products."""
+
+
+@product.command("list")
+@click.option("--filter", "filter_json", default="", help='Filter in the Akeneo API search syntax, e.g. {"family":[{"operator":"IN","value":["shoes"]}]}.')
+@click.option("--search", default="", help="Full-text search over identifiers and labels.")
+@click.option("--sort", default="identifier", show_default=True, help="identifier, updated, created, label or an attribute code.")
+@click.option("--desc", is_flag=True, help="Sort in descending order.")
+@click.option("--locale", default=None, help="Locale of labels and localizable filters.")
+@click.option("--scope", default=None, help="Channel of scopable filters.")
+@click.option("--limit", default=50, show_default=True, type=int, help="Products to list (0 for all).")
+@click.option("--count", "with_count", is_flag=True, help="Print the number of matches on stderr.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines.")
+@with_app
+def product_list(filter_json: str, search: str, sort: str, desc: bool, locale: str | None, scope: str | None, limit: int, with_count: bool, as_json: bool) -> None:
+    """List products: identifier and label, through the query service."""
+    from pim.catalog.queries import ProductQuery, count_products, list_products, parse_filters
+    from pim.catalog.serialize import label_of
+    from pim.structure.snapshot import get_structure
+
+    filters = parse_filters(filter_json)
+    if search:
+        filters["search"] = [{"operator": "=", "value": search}]
+    query = ProductQuery(filters=filters, sort=sort, descending=desc, locale=locale, scope=scope)
+    structure = get_structure()
+    if with_count:
+        click.echo(f"{count_products(query):,} products match", err=True)
+    remaining = limit if limit > 0 else None
+    after = None
+    while remaining is None or remaining > 0:
+        size = min(remaining, 500) if remaining is not None else 500
+        page = list_products(query, limit=size, after=after)
+        for item in page.items:
+            label = label_of(item, locale, structure)
+            if as_json:
+                click.echo(json.dumps({"identifier": item.identifier, "label": label}, ensure_ascii=False))
+            else:
+                click.echo(f"{item.identifier}\t{label}")
+        if remaining is not None:
+            remaining -= len(page.items)
+        if not page.next_cursor:
+            break
+        after = page.next_cursor
+
+
+@product.command("show")
+@click.argument("identifier")
+@click.option("--completeness", is_flag=True, help="Add completeness per channel and locale.")
+@click.option("--json", "as_json", is_flag=True, help="Print compact JSON (the default is indented).")
+@with_app
+def product_show(identifier: str, completeness: bool, as_json: bool) -> None:
+    """Print a product in the standard JSON format (values as lists of {locale, scope, data})."""
+    from pim.catalog.serialize import product_to_standard
+    from pim.catalog.services import get_product
+
+    data = product_to_standard(get_product(identifier), with_completeness=completeness)
+    click.echo(json.dumps(data, ensure_ascii=False, indent=None if as_json else 2))
+
+
+@product.command("history")
+@click.argument("identifier")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines.")
+@with_app
+def product_history(identifier: str, as_json: bool) -> None:
+    """List a product's versions: who, when, from where and what changed."""
+    from pim.catalog.services import get_product
+    from pim.versioning.services import product_history as history
+
+    for version in history(get_product(identifier).id):
+        if as_json:
+            click.echo(json.dumps(version, ensure_ascii=False, default=str))
+        else:
+            job = f" job {version['job_id']}" if version["job_id"] else ""
+            click.echo(f"v{version['version']}  {version['logged_at']}  {version['author']} ({version['source']}{job})  {', '.join(sorted(version['changes']))}")
+
+
+@product.command("revert")
+@click.argument("identifier")
+@click.argument("version", type=int)
+@with_app
+def product_revert(identifier: str, version: int) -> None:
+    """Bring a product back to an earlier version (recorded as a new version)."""
+    from pim.catalog.services import revert_product
+
+    result = revert_product(identifier, version, actor=Actor.from_os_user())
+    click.echo(f"{identifier}: {result.status}, now at version {result.version}", err=True)
+
+
+# --- catalogue ----------------------------------------------------------------------------
+
+
+@main.group()
+def catalog() -> None:
+    """Look at the catalogue as a whole."""
+
+
+@catalog.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@with_app
+def catalog_stats(as_json: bool) -> None:
+    """Print counts of products, models, families... and completeness per channel and locale."""
+    from pim.catalog.stats import catalog_stats as compute
+
+    stats = compute()
+    if as_json:
+        click.echo(json.dumps(stats, ensure_ascii=False))
+        return
+    for key, value in stats["counts"].items():
+        click.echo(f"{key:<20} {value:>12,}")
+    click.echo("")
+    for row in stats["completeness"]:
+        click.echo(f"{row['channel']:<14} {row['locale']:<7} complete {row['complete']:>10,} / {row['products']:,}  ({row['ratio']}%)")
+
+
+def iter_lines(path: str) -> Iterator[str]:
+    """Yield the lines of a file or of stdin ("-")."""
+    stream = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
+    try:
+        yield from stream
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

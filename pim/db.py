@@ -1,0 +1,132 @@
+"""Database plumbing: declarative base, engine set-up, the session and the transaction helper."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from sqlalchemy import JSON, DateTime, MetaData, String, create_engine, event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, scoped_session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# JSON documents are JSONB on PostgreSQL (indexable, compact) and JSON text on SQLite.
+JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+
+Code = Annotated[str, mapped_column(String(100))]
+Labels = Annotated[dict[str, str], mapped_column(JsonDocument, default=dict)]
+
+
+def utcnow() -> dt.datetime:
+    """Return the current time in UTC, as stored in every timestamp column."""
+    return dt.datetime.now(dt.UTC)
+
+
+Timestamp = Annotated[dt.datetime, mapped_column(DateTime(timezone=True), default=utcnow)]
+
+
+class Base(DeclarativeBase):
+    """Base of every model; its metadata names constraints predictably for migrations."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JsonDocument, dict[str, str]: JsonDocument, list[Any]: JsonDocument}
+
+
+# One session per thread; bound to an engine by `configure`.
+session: scoped_session[Session] = scoped_session(sessionmaker(expire_on_commit=False))
+
+
+def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    """Turn on WAL, foreign keys and a busy timeout, and let SQLAlchemy drive transactions."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own transaction handling breaks SAVEPOINT; we emit BEGIN ourselves.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.execute("PRAGMA temp_store=MEMORY")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # IMMEDIATE takes the write lock up front, so two writers queue on the busy timeout
+        # instead of one of them failing half-way with "database is locked".
+        is_write = conn.get_execution_options().get("pim_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if is_write else "BEGIN")
+
+
+def make_engine(url: str, *, busy_timeout_ms: int = 30000, echo: bool = False) -> Engine:
+    """Create an engine for the database URL with the settings this application relies on."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, echo=echo, poolclass=NullPool if ":memory:" not in url else None)
+        _tune_sqlite(engine, busy_timeout_ms)
+        return engine
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def configure(engine: Engine) -> None:
+    """Bind the thread-local session to an engine."""
+    session.remove()
+    session.configure(bind=engine)
+
+
+def is_postgresql() -> bool:
+    """Tell whether the current session talks to PostgreSQL."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _begin_write(current: Session) -> None:
+    """Start a write transaction; on SQLite take the write lock at once.
+
+    A read done earlier in the same session (a view looking the product up) is ended first:
+    SQLite cannot upgrade an old read snapshot to a write once another writer has committed.
+    """
+    if current.get_bind().dialect.name != "sqlite":
+        return
+    if current.in_transaction():
+        current.commit()
+    current.connection(execution_options={"pim_write": True})
+
+
+@contextlib.contextmanager
+def transaction() -> Iterator[Session]:
+    """Run a block in a transaction: the outermost block commits, nested ones use a savepoint.
+
+    Services wrap their writes in this so that every entry point (web, CLI, jobs, importers)
+    commits the same way; a block that raises leaves nothing behind.
+    """
+    current = session()
+    depth = current.info.get("pim_depth", 0)
+    current.info["pim_depth"] = depth + 1
+    try:
+        if depth == 0:
+            _begin_write(current)
+            try:
+                yield current
+                current.commit()
+            except BaseException:
+                current.rollback()
+                raise
+        else:
+            with current.begin_nested():
+                yield current
+    finally:
+        current.info["pim_depth"] = depth

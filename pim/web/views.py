@@ -1,0 +1,61 @@
+"""The web pages; until the merchandiser UI lands, a product list with search and filters."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, render_template, request
+
+from pim.catalog.queries import ProductQuery, list_products
+from pim.catalog.serialize import completeness_of, label_of, product_to_standard
+from pim.catalog.services import get_product
+from pim.errors import Invalid
+from pim.structure.snapshot import get_structure
+
+bp = Blueprint("web", __name__)
+
+
+@bp.get("/")
+def index():  # type: ignore[no-untyped-def]
+    """List products, filtered by a search box, a family and a stored-filter JSON."""
+    structure = get_structure()
+    filters: dict = {}
+    search = request.args.get("q", "").strip()
+    family = request.args.get("family", "")
+    raw_filter = request.args.get("filter", "").strip()
+    error = None
+    try:
+        if raw_filter:
+            filters.update(json.loads(raw_filter))
+        if search:
+            filters["search"] = [{"operator": "=", "value": search}]
+        if family:
+            filters["family"] = [{"operator": "IN", "value": [family]}]
+        locale = request.args.get("locale") or (sorted(structure.active_locales)[0] if structure.active_locales else None)
+        query = ProductQuery(filters=filters, sort=request.args.get("sort", "updated"), descending=request.args.get("order", "desc") == "desc", locale=locale)
+        page = list_products(query, limit=50, after=request.args.get("after") or None, with_count=True)
+    except (Invalid, json.JSONDecodeError) as exc:
+        error = str(exc)
+        page = None
+        locale = None
+    rows = []
+    if page is not None:
+        for product in page.items:
+            family_info = structure.families_by_id.get(product.family_id) if product.family_id else None
+            rows.append({"product": product, "label": label_of(product, locale, structure), "family": family_info.code if family_info else ""})
+    return render_template(
+        "catalog/products.html",
+        page=page,
+        rows=rows,
+        error=error,
+        families=sorted(structure.families),
+        args=request.args,
+    )
+
+
+@bp.get("/products/<identifier>")
+def show(identifier: str):  # type: ignore[no-untyped-def]
+    """Show one product: its values and its completeness per channel and locale."""
+    product = get_product(identifier)
+    data = product_to_standard(product)
+    return render_template("catalog/product.html", product=product, data=data, completeness=completeness_of(product))
