@@ -266,7 +266,7 @@ class StructureRevision(Base):
 
     __tablename__ = "structure_revision"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    revision: Mapped[int] = mapped_column(default=0)
+    revision: Mapped[str] = mapped_column(String(32), default="")
 
 
 __all__ = [

@@ -174,7 +174,7 @@ def current_revision() -> str:
 
 def bump_revision() -> None:
     """Mark the structure as changed, so every cached copy is reloaded."""
-    token = uuid.uuid4().int & 0x7FFFFFFFFFFFFFFF
+    token = uuid.uuid4().hex
     row = db.session.get(StructureRevision, 1)
     if row is None:
         db.session.add(StructureRevision(id=1, revision=token))
@@ -186,7 +186,8 @@ def bump_revision() -> None:
 def get_structure() -> Structure:
     """Return the current structure, from cache when nothing changed since it was loaded."""
     revision = current_revision()
-    key = str(db.session.get_bind().url)
+    bind = db.session.get_bind()
+    key = str(getattr(bind, "engine", bind).url)
     cached = _cache.get(key)
     if cached is not None and cached.revision == revision and revision:
         return cached

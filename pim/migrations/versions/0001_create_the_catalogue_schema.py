@@ -88,7 +88,7 @@ def upgrade() -> None:
     )
     op.create_table('structure_revision',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('revision', sa.String(length=32), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_structure_revision'))
     )
     op.create_table('version',
