@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -11,7 +12,6 @@ from sqlalchemy import JSON, DateTime, MetaData, String, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, scoped_session, sessionmaker
-from sqlalchemy.pool import NullPool
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -71,15 +71,20 @@ def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if is_write else "BEGIN")
 
 
+def dump_json(value: Any) -> str:
+    """Serialise a JSON document compactly, keeping non-ASCII text as it is."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def make_engine(url: str, *, busy_timeout_ms: int = 30000, echo: bool = False) -> Engine:
     """Create an engine for the database URL with the settings this application relies on."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, echo=echo, poolclass=NullPool if ":memory:" not in url else None)
+        engine = create_engine(url, echo=echo, json_serializer=dump_json)
         _tune_sqlite(engine, busy_timeout_ms)
         return engine
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    return create_engine(url, echo=echo, pool_pre_ping=True, json_serializer=dump_json)
 
 
 def configure(engine: Engine) -> None:

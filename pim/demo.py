@@ -20,7 +20,8 @@ from pim.actor import Actor, Source
 from pim.catalog.categories import create_category
 from pim.catalog.media import store_media
 from pim.catalog.models import ProductModel
-from pim.catalog.services import ProductInput, ProductModelInput, UpsertReport, save_product_model, upsert_products
+from pim.errors import Invalid
+from pim.catalog.services import ProductInput, ProductModelInput, UpsertReport, save_product_models, upsert_products
 from pim.structure import services as structure
 from pim.structure.models import Attribute, AttributeType
 from pim.structure.snapshot import bump_revision
@@ -462,11 +463,12 @@ def load_demo(
     report = UpsertReport()
     for batch in batches():
         models, generator.models = generator.models, []
-        with db.transaction():
-            for model in models:
-                if model.code not in existing:
-                    save_product_model(model, actor=actor)
-                    existing.add(model.code)
+        fresh = [m for m in models if m.code not in existing]
+        if fresh:
+            for result in save_product_models(fresh, actor=actor):
+                if result.status == "rejected":
+                    raise Invalid(result.errors)
+            existing.update(m.code for m in fresh)
         part = upsert_products(batch, actor=actor, batch_size=batch_size)
         report.created += part.created
         report.updated += part.updated

@@ -44,88 +44,124 @@ def ratio(required: int, missing: int) -> int:
     return (100 * (required - missing)) // required
 
 
+_Check = tuple[str, str, str, int, tuple[str, ...]]  # attribute, scope key, locale key, kind, currencies
+_PLAIN, _METRIC, _PRICE, _IDENTIFIER = 0, 1, 2, 3
+
+
 @dataclass(frozen=True)
-class _Check:
-    attribute: str
-    scope_key: str
-    is_localizable: bool
-    kind: str  # "identifier", "plain", "metric", "price"
-    locales: frozenset[str] | None
+class _Pair:
+    channel: str
+    channel_id: int
+    locale: str
+    locale_id: int
+    checks: tuple[_Check, ...]
 
 
 class CompletenessCalculator:
-    """Compute completeness rows for products of any family, compiling each family once."""
+    """Compute completeness rows for products of any family, compiling each family once.
+
+    A family compiles to one list of checks per (channel, locale), each check a ready-made
+    (attribute, scope key, locale key) lookup, so a product costs a few dict lookups per
+    required value.
+    """
 
     def __init__(self, structure: Structure):
         self.structure = structure
-        self._plans: dict[int, list[tuple[str, tuple[str, ...], tuple[str, ...], list[_Check]]]] = {}
+        self._plans: dict[int, list[_Pair]] = {}
 
-    def _plan(self, family: FamilyInfo) -> list[tuple[str, tuple[str, ...], tuple[str, ...], list[_Check]]]:
+    def _plan(self, family: FamilyInfo) -> list[_Pair]:
         plan = self._plans.get(family.id)
         if plan is not None:
             return plan
         plan = []
-        for channel in self.structure.channels.values():
-            checks = []
-            for code in family.requirements.get(channel.code, ()):
-                attribute = self.structure.attributes[code]
-                if attribute.type is AttributeType.IDENTIFIER:
-                    kind = "identifier"
-                elif attribute.type is AttributeType.METRIC:
-                    kind = "metric"
-                elif attribute.type is AttributeType.PRICE_COLLECTION:
-                    kind = "price"
-                else:
-                    kind = "plain"
-                checks.append(
-                    _Check(
-                        code,
-                        channel.code if attribute.is_scopable else ALL_CHANNELS,
-                        attribute.is_localizable,
-                        kind,
-                        attribute.available_locales,
+        structure = self.structure
+        for channel in structure.channels.values():
+            attributes = [structure.attributes[code] for code in family.requirements.get(channel.code, ())]
+            for locale in channel.locales:
+                checks = []
+                for attribute in attributes:
+                    if attribute.available_locales is not None and locale not in attribute.available_locales:
+                        continue
+                    if attribute.type is AttributeType.IDENTIFIER:
+                        kind = _IDENTIFIER
+                    elif attribute.type is AttributeType.METRIC:
+                        kind = _METRIC
+                    elif attribute.type is AttributeType.PRICE_COLLECTION:
+                        kind = _PRICE
+                    else:
+                        kind = _PLAIN
+                    checks.append(
+                        (
+                            attribute.code,
+                            channel.code if attribute.is_scopable else ALL_CHANNELS,
+                            locale if attribute.is_localizable else ALL_LOCALES,
+                            kind,
+                            channel.currencies,
+                        )
                     )
-                )
-            plan.append((channel.code, channel.locales, channel.currencies, checks))
+                plan.append(_Pair(channel.code, channel.id, locale, structure.locales[locale], tuple(checks)))
         self._plans[family.id] = plan
         return plan
 
     def required_count(self, family: FamilyInfo, channel: str, locale: str) -> int:
         """Return how many values a product of the family needs for a channel and locale."""
-        for channel_code, _locales, _currencies, checks in self._plan(family):
-            if channel_code == channel:
-                return sum(1 for c in checks if c.locales is None or locale in c.locales)
+        for pair in self._plan(family):
+            if pair.channel == channel and pair.locale == locale:
+                return len(pair.checks)
         return 0
+
+    def missing(self, family: FamilyInfo, values: dict[str, Any]) -> list[tuple[_Pair, list[str]]]:
+        """Return the (channel, locale) pairs where the product misses values, with the codes missing."""
+        result = []
+        for pair in self._plan(family):
+            missing = None
+            for attribute, scope_key, locale_key, kind, currencies in pair.checks:
+                if kind == _IDENTIFIER:
+                    continue
+                data = values.get(attribute)
+                if data is not None:
+                    data = data.get(scope_key)
+                    if data is not None:
+                        data = data.get(locale_key)
+                if data is None or data == "" or data == []:
+                    filled = False
+                elif kind == _METRIC:
+                    filled = data.get("amount") not in (None, "") and bool(data.get("unit"))
+                elif kind == _PRICE:
+                    present = {p["currency"] for p in data if p.get("amount") not in (None, "")}
+                    filled = all(c in present for c in currencies)
+                else:
+                    filled = True
+                if not filled:
+                    if missing is None:
+                        missing = []
+                    missing.append(attribute)
+            if missing:
+                result.append((pair, missing))
+        return result
 
     def compute(self, family: FamilyInfo, values: dict[str, Any]) -> list[CompletenessRow]:
         """Return one row per channel and locale for a product holding `values` (inherited included)."""
-        rows = []
-        for channel_code, locales, currencies, checks in self._plan(family):
-            for locale in locales:
-                required = 0
-                missing = []
-                for check in checks:
-                    if check.locales is not None and locale not in check.locales:
-                        continue
-                    required += 1
-                    if check.kind == "identifier":
-                        continue
-                    data = values.get(check.attribute)
-                    if data is not None:
-                        data = data.get(check.scope_key)
-                        if data is not None:
-                            data = data.get(locale if check.is_localizable else ALL_LOCALES)
-                    if data is None or data == "" or data == []:
-                        missing.append(check.attribute)
-                    elif check.kind == "metric":
-                        if not (data.get("amount") not in (None, "") and data.get("unit")):
-                            missing.append(check.attribute)
-                    elif check.kind == "price":
-                        present = {p["currency"] for p in data if p.get("amount") not in (None, "")}
-                        if not all(c in present for c in currencies):
-                            missing.append(check.attribute)
-                rows.append(CompletenessRow(channel_code, locale, required, tuple(missing)))
-        return rows
+        missing = {(pair.channel, pair.locale): codes for pair, codes in self.missing(family, values)}
+        return [
+            CompletenessRow(pair.channel, pair.locale, len(pair.checks), tuple(missing.get((pair.channel, pair.locale), ())))
+            for pair in self._plan(family)
+        ]
+
+    def rows(self, product_id: int, family: FamilyInfo, values: dict[str, Any]) -> list[dict[str, Any]]:
+        """Return the completeness rows to store for a product: one per incomplete pair."""
+        return [
+            {
+                "product_id": product_id,
+                "channel_id": pair.channel_id,
+                "locale_id": pair.locale_id,
+                "required": len(pair.checks),
+                "missing": len(codes),
+                "ratio": ratio(len(pair.checks), len(codes)),
+                "missing_attributes": codes,
+            }
+            for pair, codes in self.missing(family, values)
+        ]
 
 
 __all__ = ["CompletenessCalculator", "CompletenessRow", "is_filled", "ratio"]

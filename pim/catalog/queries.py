@@ -8,6 +8,10 @@ Filters use the JSON syntax of Akeneo's REST API `search` parameter, so a filter
      "name": [{"operator": "CONTAINS", "value": "boot", "locale": "en_US"}],
      "search": [{"operator": "=", "value": "red boot"}]}
 
+Negative operators on attribute values (!=, NOT IN, DOES NOT CONTAIN, NOT BETWEEN) select the
+products that hold a value, their own or inherited from a model, as Akeneo does; EMPTY selects
+the others. CONTAINS, STARTS WITH and ENDS WITH ignore case in every alphabet; = and IN do not.
+
 Pages are read by keyset (`after` cursor), never by OFFSET, so page 10,000 costs what page 1 does.
 """
 
@@ -28,6 +32,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    event,
     exists,
     false,
     func,
@@ -52,6 +57,7 @@ from pim.structure.snapshot import ALL_CHANNELS, ALL_LOCALES, AttributeInfo, Str
 FIELD_PROPERTIES = {"identifier", "uuid", "family", "enabled", "categories", "completeness", "updated", "created", "parent", "search"}
 SORT_FIELDS = {"identifier", "updated", "created", "label"}
 MAX_PAGE = 1000
+_LOWEST = Decimal("-1e300")
 
 
 @dataclass
@@ -144,13 +150,28 @@ class _Builder:
     def any_document(self, attribute: AttributeInfo, build: Any) -> ColumnElement[bool]:
         return or_(*(build(document) for document in self.documents(attribute)))
 
+    def none_of_documents(self, attribute: AttributeInfo, path: tuple[str, ...], build: Any) -> ColumnElement[bool]:
+        """Match products holding a value at the path (own or inherited) for which no document meets `build`."""
+        # The models' documents are NULL for products without models, and NULL OR false is
+        # NULL: without the coalesce, NOT would drop every product whose value does not match.
+        present = self.any_document(attribute, lambda d: self.scalar(d, path).is_not(None))
+        return and_(present, not_(func.coalesce(self.any_document(attribute, build), false())))
+
+    def fold(self, column: Any) -> ColumnElement[Any]:
+        """Return a text lower-cased in every alphabet, as Python's str.lower does."""
+        if self.dialect != "sqlite":
+            return func.lower(column)
+        # SQLite's own lower() and LIKE fold ASCII letters only.
+        _add_sqlite_functions_to(db.session.connection())
+        return func.pim_lower(column)
+
     # -- conditions
 
     def condition(self, name: str, spec: Mapping[str, Any]) -> ColumnElement[bool]:
         operator = str(spec.get("operator", "")).upper().strip()
         value = spec.get("value")
         if name in ("identifier", self.structure.identifier_attribute):
-            return _text_condition(Product.identifier, operator, value, name)
+            return _text_condition(Product.identifier, operator, value, name, self.fold)
         if name == "search":
             if not isinstance(value, str):
                 raise _bad(name, "Full-text search needs a text value")
@@ -280,16 +301,17 @@ class _Builder:
         if kind in (AttributeType.TEXT, AttributeType.TEXTAREA, AttributeType.IDENTIFIER, AttributeType.SIMPLE_SELECT, AttributeType.IMAGE, AttributeType.FILE):
             if kind is AttributeType.SIMPLE_SELECT and operator == "=":
                 operator, value = "IN", [value]
-            positive = operator not in ("!=", "NOT IN", "DOES NOT CONTAIN")
-            flipped = {"!=": "=", "NOT IN": "IN", "DOES NOT CONTAIN": "CONTAINS"}.get(operator, operator)
-            condition = self.any_document(attribute, lambda d: _text_condition(self.scalar(d, path), flipped, value, name))
-            return condition if positive else not_(condition)
+            flipped = {"!=": "=", "NOT IN": "IN", "DOES NOT CONTAIN": "CONTAINS"}.get(operator)
+            if flipped is None:
+                return self.any_document(attribute, lambda d: _text_condition(self.scalar(d, path), operator, value, name, self.fold))
+            return self.none_of_documents(attribute, path, lambda d: _text_condition(self.scalar(d, path), flipped, value, name, self.fold))
         if kind is AttributeType.MULTI_SELECT:
             codes = _list(value, name)
             if operator not in ("IN", "NOT IN"):
                 raise _bad(name, f"Operator {operator!r} is not supported on {attribute.code!r} (IN, NOT IN, EMPTY, NOT EMPTY)")
-            condition = self.any_document(attribute, lambda d: self._array_has_any(d, path, codes))
-            return condition if operator == "IN" else not_(condition)
+            if operator == "IN":
+                return self.any_document(attribute, lambda d: self._array_has_any(d, path, codes))
+            return self.none_of_documents(attribute, path, lambda d: self._array_has_any(d, path, codes))
         if kind is AttributeType.NUMBER:
             number = _number(value, name)
             return self._compare(attribute, operator, lambda d: cast(self.scalar(d, path), self._numeric()), number, name)
@@ -309,20 +331,23 @@ class _Builder:
         if kind is AttributeType.BOOLEAN:
             if operator not in ("=", "!=") or not isinstance(value, bool):
                 raise _bad(name, f"Filter on {attribute.code!r} takes = or != and true or false")
-            stored = self.any_document(attribute, lambda d: self._boolean_is(d, path, value))
-            return stored if operator == "=" else not_(stored)
+            if operator == "=":
+                return self.any_document(attribute, lambda d: self._boolean_is(d, path, value))
+            return self.none_of_documents(attribute, path, lambda d: self._boolean_is(d, path, value))
         if kind is AttributeType.DATE:
-            return self._compare(attribute, operator, lambda d: self.scalar(d, path), value, name, is_date=True)
+            return self._compare(attribute, operator, lambda d: self.scalar(d, path), value, name, is_date=True, path=path)
         raise _bad(name, f"Cannot filter on {attribute.code!r}")
 
     def _numeric(self) -> Any:
         return Numeric() if self.dialect == "postgresql" else Float()
 
-    def _compare(self, attribute: AttributeInfo, operator: str, expression: Any, value: Any, name: str, is_date: bool = False) -> ColumnElement[bool]:
+    def _compare(
+        self, attribute: AttributeInfo, operator: str, expression: Any, value: Any, name: str, is_date: bool = False, path: tuple[str, ...] = ()
+    ) -> ColumnElement[bool]:
         if is_date and operator in ("BETWEEN", "NOT BETWEEN"):
             low, high = _list(value, name)[:2]
-            condition = self.any_document(attribute, lambda d: expression(d).between(str(low), str(high)))
-            return condition if operator == "BETWEEN" else not_(condition)
+            within = lambda d: expression(d).between(str(low), str(high))  # noqa: E731
+            return self.any_document(attribute, within) if operator == "BETWEEN" else self.none_of_documents(attribute, path, within)
         if not is_date and self.dialect != "postgresql":
             value = float(value)
         elif is_date:
@@ -396,7 +421,22 @@ def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _text_condition(column: Any, operator: str, value: Any, name: str) -> ColumnElement[bool]:
+def _add_sqlite_functions_to(connection: Any) -> None:
+    """Give a SQLite connection, and every later one of its engine, the functions queries use."""
+    if not event.contains(connection.engine, "connect", _add_sqlite_functions):
+        event.listen(connection.engine, "connect", _add_sqlite_functions)
+    _add_sqlite_functions(connection.connection.driver_connection, None)
+
+
+def _add_sqlite_functions(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.create_function("pim_lower", 1, _lower, deterministic=True)
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _text_condition(column: Any, operator: str, value: Any, name: str, fold: Any = func.lower) -> ColumnElement[bool]:
     if operator in ("IN", "NOT IN"):
         return _in_condition(column, operator, [str(v) for v in _list(value, name)], name)
     if not isinstance(value, str):
@@ -405,14 +445,15 @@ def _text_condition(column: Any, operator: str, value: Any, name: str) -> Column
         return column == value
     if operator == "!=":
         return column != value
+    # Both sides are lower-cased: LIKE itself ignores case on SQLite (ASCII only) but not on PostgreSQL.
     if operator == "STARTS WITH":
-        return column.like(_like_escape(value) + "%", escape="\\")
+        return fold(column).like(_like_escape(value.lower()) + "%", escape="\\")
     if operator == "ENDS WITH":
-        return column.like("%" + _like_escape(value), escape="\\")
+        return fold(column).like("%" + _like_escape(value.lower()), escape="\\")
     if operator == "CONTAINS":
-        return func.lower(column).like("%" + _like_escape(value.lower()) + "%", escape="\\")
+        return fold(column).like("%" + _like_escape(value.lower()) + "%", escape="\\")
     if operator == "DOES NOT CONTAIN":
-        return not_(func.lower(column).like("%" + _like_escape(value.lower()) + "%", escape="\\"))
+        return not_(fold(column).like("%" + _like_escape(value.lower()) + "%", escape="\\"))
     raise _bad(name, f"Operator {operator!r} is not supported on {name!r} (=, !=, IN, NOT IN, STARTS WITH, ENDS WITH, CONTAINS, DOES NOT CONTAIN, EMPTY, NOT EMPTY)")
 
 
@@ -432,7 +473,9 @@ def _parse_time(value: Any, name: str) -> dt.datetime:
             moment = dt.datetime.fromisoformat(str(value).strip())
         except ValueError:
             raise _bad(name, f"Filter on {name!r} takes a time like 2026-01-31 12:00:00, got {value!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    # SQLite stores UTC wall-clock times without offset, so a time with another offset is
+    # converted first; PostgreSQL would compare the instants either way.
+    return moment.astimezone(dt.UTC) if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _date_condition(column: Any, operator: str, value: Any, name: str) -> ColumnElement[bool]:
@@ -502,7 +545,10 @@ def _sort_key(builder: _Builder, query: ProductQuery) -> list[Any]:
     expressions = [builder.scalar(d, path) for d in builder.documents(attribute)]
     expression: Any = func.coalesce(*expressions)
     if attribute.type in (AttributeType.NUMBER, AttributeType.METRIC):
-        expression = func.coalesce(cast(expression, builder._numeric()), -1e300)
+        # Products without the value sort first; the stand-in keeps the key numeric on PostgreSQL
+        # (a float there would make it double precision).
+        lowest = literal(_LOWEST if builder.dialect == "postgresql" else float(_LOWEST), builder._numeric())
+        expression = func.coalesce(cast(expression, builder._numeric()), lowest)
     else:
         expression = func.coalesce(expression, "")
     return [expression, Product.id]
@@ -519,14 +565,25 @@ def _decode_cursor(cursor: str, key: Sequence[Any]) -> list[Any]:
         values = json.loads(base64.urlsafe_b64decode(padded))
         if not isinstance(values, list) or len(values) != len(key):
             raise ValueError
+        # A cursor of another sort order (or a forged one) must not reach the database as a
+        # value of the wrong type: PostgreSQL refuses to compare a number with a text.
+        return [_cursor_value(column, value) for column, value in zip(key, values, strict=True)]
     except Exception:
         raise Invalid.one("after", "The page cursor is not valid; start again from the first page") from None
-    decoded = []
-    for column, value in zip(key, values, strict=True):
-        if getattr(column, "key", None) in ("updated_at", "created_at") and isinstance(value, str):
-            value = dt.datetime.fromisoformat(value)
-        decoded.append(value)
-    return decoded
+
+
+def _cursor_value(column: Any, value: Any) -> Any:
+    name = getattr(column, "key", None)
+    if name in ("updated_at", "created_at"):
+        return dt.datetime.fromisoformat(value)
+    if name == "id" and not isinstance(value, int):
+        raise ValueError(value)
+    kind = getattr(column, "type", None)
+    if isinstance(kind, Numeric):
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ValueError(value)
+        return float(value) if isinstance(kind, Float) else Decimal(str(value))
+    return value
 
 
 def select_products(query: ProductQuery) -> tuple[Select[Any], list[Any], _Builder]:

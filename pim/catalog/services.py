@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import bindparam, delete, insert, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from pim import db
@@ -219,6 +219,7 @@ class _Work:
     media_keys: set[str] = field(default_factory=set)
     product_id: int | None = None
     version: int = 1
+    search_text: str = ""
 
 
 # --- the batch upsert ----------------------------------------------------------------------
@@ -400,7 +401,7 @@ def _build(work: _Work, structure: Structure, lookups: _Lookups, decimal_separat
         if item.parent in (None, ""):
             parent = None
         else:
-            if isinstance(item.parent, str):
+            if isinstance(item.parent, str) and item.parent not in lookups.models_by_code:
                 lookups.load_models(codes=[item.parent])
             parent = lookups.models_by_code.get(item.parent) if isinstance(item.parent, str) else None
             if parent is None:
@@ -557,12 +558,15 @@ def _build_associations(work: _Work, structure: Structure) -> None:
 def _diff(work: _Work, structure: Structure) -> None:
     existing = work.existing
     changes: dict[str, Any] = {}
-    old_flat = flatten(existing.values) if existing is not None else {}
-    new_flat = flatten(work.values)
-    for key in old_flat.keys() | new_flat.keys():
-        old, new = old_flat.get(key), new_flat.get(key)
-        if old != new:
-            changes[key] = {"old": old, "new": new}
+    if existing is None:
+        changes = {key: {"old": None, "new": data} for key, data in flatten(work.values).items()}
+    else:
+        old_flat = flatten(existing.values)
+        new_flat = flatten(work.values)
+        for key in old_flat.keys() | new_flat.keys():
+            old, new = old_flat.get(key), new_flat.get(key)
+            if old != new:
+                changes[key] = {"old": old, "new": new}
     if existing is None:
         changes["identifier"] = {"old": None, "new": work.input.identifier}
         changes["enabled"] = {"old": None, "new": work.enabled}
@@ -613,12 +617,13 @@ def _check_batch_constraints(works: list[_Work], structure: Structure) -> None:
                     FieldError(f"values.{code}", f"Value {value!r} of unique attribute {code!r} is also given to {other.input.identifier!r}", ErrorCode.DUPLICATE)
                 )
             owners[(attribute_id, value)] = work
-    if owners:
-        for chunk in _chunks(list(owners), 500):
-            for attribute_id, value, product_id in session.execute(
-                select(UniqueValue.attribute_id, UniqueValue.value, UniqueValue.product_id).where(
-                    tuple_(UniqueValue.attribute_id, UniqueValue.value).in_(chunk)
-                )
+    by_attribute: dict[int, list[str]] = {}
+    for attribute_id, value in owners:
+        by_attribute.setdefault(attribute_id, []).append(value)
+    for attribute_id, values in by_attribute.items():
+        for chunk in _chunks(values, 900):
+            for value, product_id in session.execute(
+                select(UniqueValue.value, UniqueValue.product_id).where(UniqueValue.attribute_id == attribute_id, UniqueValue.value.in_(chunk))
             ):
                 work = owners[(attribute_id, value)]
                 if work.existing is None or work.existing.id != product_id:
@@ -640,18 +645,17 @@ def _check_batch_constraints(works: list[_Work], structure: Structure) -> None:
             )
             continue
         axes[key] = work
-    if axes:
-        for chunk in _chunks(list(axes), 500):
-            for parent_id, axis_key, product_id, identifier in session.execute(
-                select(Product.parent_id, Product.axis_key, Product.id, Product.identifier).where(
-                    tuple_(Product.parent_id, Product.axis_key).in_(chunk)
+    # read siblings by parent (an indexed lookup) and compare axis keys here
+    parent_ids = sorted({parent_id for parent_id, _key in axes})
+    for chunk in _chunks(parent_ids, 900):
+        for parent_id, axis_key, product_id, identifier in session.execute(
+            select(Product.parent_id, Product.axis_key, Product.id, Product.identifier).where(Product.parent_id.in_(chunk))
+        ):
+            work = axes.get((parent_id, axis_key))
+            if work is not None and (work.existing is None or work.existing.id != product_id):
+                work.errors.append(
+                    FieldError("parent", f"Variant {identifier!r} of {work.parent.code!r} already has the axis values {axis_key}", ErrorCode.AXIS_TAKEN)
                 )
-            ):
-                work = axes[(parent_id, axis_key)]
-                if work.existing is None or work.existing.id != product_id:
-                    work.errors.append(
-                        FieldError("parent", f"Variant {identifier!r} of {work.parent.code!r} already has the axis values {axis_key}", ErrorCode.AXIS_TAKEN)
-                    )
     # media files
     keys = {k for w in works for k in w.media_keys}
     if keys:
@@ -701,11 +705,17 @@ def _write(works: list[_Work], structure: Structure, actor: Actor) -> None:
     session = db.session
     now = db.utcnow()
     calculator = CompletenessCalculator(structure)
+    for work in works:
+        work.search_text = search_text_of(work.input.identifier, work.family, work.effective)
     new = [w for w in works if w.existing is None]
     old = [w for w in works if w.existing is not None]
     if new:
+        for work, product_id in zip(new, allocate_ids("product", len(new)), strict=True):
+            work.product_id = product_id
+            work.version = 1
         rows = [
             {
+                "id": w.product_id,
                 "uuid": _uuid(w.input.uuid),
                 "identifier": w.input.identifier,
                 "family_id": w.family.id if w.family else None,
@@ -714,19 +724,14 @@ def _write(works: list[_Work], structure: Structure, actor: Actor) -> None:
                 "is_enabled": w.enabled,
                 "values": w.values,
                 "categories": w.categories,
-                "search_text": search_text_of(w.input.identifier, w.family, w.effective),
+                "search_text": w.search_text,
                 "created_at": now,
                 "updated_at": now,
                 "version": 1,
             }
             for w in new
         ]
-        result = session.execute(
-            insert(Product).returning(Product.id, sort_by_parameter_order=True), rows
-        )
-        for work, product_id in zip(new, result.scalars().all(), strict=True):
-            work.product_id = product_id
-            work.version = 1
+        session.connection().execute(insert(Product.__table__), rows)
     if old:
         rows = [
             {
@@ -738,7 +743,7 @@ def _write(works: list[_Work], structure: Structure, actor: Actor) -> None:
                 "is_enabled": w.enabled,
                 "values": w.values,
                 "categories": w.categories,
-                "search_text": search_text_of(w.input.identifier, w.family, w.effective),
+                "search_text": w.search_text,
                 "updated_at": now,
                 "version": w.existing.version + 1,
             }
@@ -763,32 +768,19 @@ def _write(works: list[_Work], structure: Structure, actor: Actor) -> None:
             session.execute(delete(UniqueValue).where(UniqueValue.product_id.in_(chunk)))
     category_rows = [{"product_id": w.product_id, "category_id": c} for w in works for c in w.category_ids]
     if category_rows:
-        session.execute(insert(ProductCategory), category_rows)
+        session.connection().execute(insert(ProductCategory.__table__), category_rows)
     completeness_rows = []
     for work in works:
-        if work.family is None:
-            continue
-        for row in calculator.compute(work.family, work.effective):
-            if row.missing:
-                completeness_rows.append(
-                    {
-                        "product_id": work.product_id,
-                        "channel_id": structure.channels[row.channel].id,
-                        "locale_id": structure.locales[row.locale],
-                        "required": row.required,
-                        "missing": row.missing,
-                        "ratio": row.ratio,
-                        "missing_attributes": list(row.missing_attributes),
-                    }
-                )
+        if work.family is not None:
+            completeness_rows.extend(calculator.rows(work.product_id, work.family, work.effective))
     if completeness_rows:
-        session.execute(insert(Completeness), completeness_rows)
+        session.connection().execute(insert(Completeness.__table__), completeness_rows)
     unique_rows = [{"attribute_id": a, "value": v, "product_id": w.product_id} for w in works for a, _c, v in w.unique_values]
     if unique_rows:
-        session.execute(insert(UniqueValue), unique_rows)
+        session.connection().execute(insert(UniqueValue.__table__), unique_rows)
     _write_associations([w for w in works if w.associations is not None])
-    session.execute(
-        insert(Version),
+    session.connection().execute(
+        insert(Version.__table__),
         [
             {
                 "resource_type": "product",
@@ -805,6 +797,24 @@ def _write(works: list[_Work], structure: Structure, actor: Actor) -> None:
         ],
     )
     _index_search(works)
+
+
+def allocate_ids(table: str, count: int) -> list[int]:
+    """Reserve `count` primary keys of a table, so a batch is inserted without RETURNING.
+
+    On SQLite the write transaction holds the database lock, so the next ids are free until
+    it commits; on PostgreSQL they come from the table's sequence.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        return list(
+            connection.execute(
+                text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)"),  # noqa: S608
+                {"n": count},
+            ).scalars()
+        )
+    start = connection.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one()  # noqa: S608
+    return list(range(start + 1, start + 1 + count))
 
 
 def _uuid(value: Any) -> uuid_module.UUID:
@@ -842,14 +852,14 @@ def _write_associations(works: list[_Work]) -> None:
                 }
             )
     if rows:
-        session.execute(insert(ProductAssociation), rows)
+        session.connection().execute(insert(ProductAssociation.__table__), rows)
 
 
 def _index_search(works: list[_Work]) -> None:
     """Keep SQLite's full-text index in step (PostgreSQL indexes the column itself)."""
     from pim.catalog.search import index_products
 
-    index_products([(w.product_id, search_text_of(w.input.identifier, w.family, w.effective), w.existing is not None) for w in works])
+    index_products([(w.product_id, w.search_text, w.existing is not None) for w in works])
 
 
 def associations_of(product_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
@@ -964,128 +974,252 @@ class ProductModelInput:
 
 
 def save_product_model(item: ProductModelInput, *, actor: Actor) -> ProductModel:
-    """Create or update a product model; its variants' completeness follows in the same transaction."""
-    with db.transaction() as session:
+    """Create or update one product model; raise Invalid or Conflict when refused."""
+    result = save_product_models([item], actor=actor)[0]
+    if result.status == "rejected":
+        if result.is_conflict:
+            raise Conflict(result.errors[0].message)
+        raise Invalid([FieldError(e.field, f"Product model {item.code!r}: {e.message}", e.code) for e in result.errors])
+    return get_product_model(item.code)
+
+
+@dataclass
+class _ModelWork:
+    input: ProductModelInput
+    existing: Any = None
+    parent: Any = None
+    variant: FamilyVariantInfo | None = None
+    level: int = 0
+    values: dict[str, Any] = field(default_factory=dict)
+    categories: list[str] = field(default_factory=list)
+    axis_key: str | None = None
+    changes: dict[str, Any] = field(default_factory=dict)
+    errors: list[FieldError] = field(default_factory=list)
+    model_id: int | None = None
+    version: int = 1
+
+
+_MODEL_COLUMNS = (
+    ProductModel.id,
+    ProductModel.code,
+    ProductModel.family_variant_id,
+    ProductModel.parent_id,
+    ProductModel.values,
+    ProductModel.categories,
+    ProductModel.version,
+    ProductModel.axis_key,
+)
+
+
+def save_product_models(items: Sequence[ProductModelInput], *, actor: Actor) -> list[ItemResult]:
+    """Create or update product models in one transaction; root models are written before sub-models.
+
+    When a model's values or categories change, its variants' completeness, inherited
+    categories and search text are recomputed in the same transaction.
+    """
+    results: dict[int, ItemResult] = {}
+    with db.transaction():
         structure = get_structure()
-        model = session.scalar(select(ProductModel).where(ProductModel.code == item.code))
-        errors: list[FieldError] = []
-        problem = _check_identifier(item.code)
-        if problem:
-            raise Invalid.one("code", problem.replace("identifier (SKU)", "code").replace("Identifier", "Code"), ErrorCode.REQUIRED)
-        if model is not None and item.version is not None and item.version != model.version:
-            raise Conflict(f"Product model {item.code!r} was changed by someone else meanwhile; reload it")
-        parent = None
-        if item.parent is not UNSET and item.parent not in (None, ""):
-            parent = session.scalar(select(ProductModel).where(ProductModel.code == item.parent))
-            if parent is None:
-                raise Invalid.one("parent", f"Product model {item.parent!r} does not exist", ErrorCode.UNKNOWN)
-            if parent.parent_id is not None:
-                raise Invalid.one("parent", f"Product model {item.parent!r} is a sub-model; models nest two levels at most", ErrorCode.NOT_AT_LEVEL)
-        elif model is not None and item.parent is UNSET and model.parent_id is not None:
-            parent = session.get(ProductModel, model.parent_id)
-        if model is not None and (parent.id if parent else None) != model.parent_id:
-            raise Invalid.one("parent", "A product model cannot change its parent", ErrorCode.INVALID_FORMAT)
+        roots = [(i, item) for i, item in enumerate(items) if item.parent in (UNSET, None, "")]
+        subs = [(i, item) for i, item in enumerate(items) if item.parent not in (UNSET, None, "")]
+        for group in (roots, subs):
+            if group:
+                for index, result in zip([i for i, _ in group], _save_model_group([item for _, item in group], structure, actor), strict=True):
+                    results[index] = result
+    return [results[i] for i in range(len(items))]
+
+
+def _save_model_group(items: list[ProductModelInput], structure: Structure, actor: Actor) -> list[ItemResult]:
+    session = db.session
+    codes = [i.code for i in items if isinstance(i.code, str)]
+    existing = {r.code: r for r in session.execute(select(*_MODEL_COLUMNS).where(ProductModel.code.in_(codes)))}
+    parent_codes = {i.parent for i in items if isinstance(i.parent, str) and i.parent}
+    parent_ids = {r.parent_id for r in existing.values() if r.parent_id}
+    parents_by_code = {r.code: r for r in session.execute(select(*_MODEL_COLUMNS).where(ProductModel.code.in_(parent_codes)))} if parent_codes else {}
+    parents_by_id = {r.id: r for r in session.execute(select(*_MODEL_COLUMNS).where(ProductModel.id.in_(parent_ids)))} if parent_ids else {}
+    category_codes = {c for i in items if isinstance(i.categories, list) for c in i.categories if isinstance(c, str)}
+    known_categories = set(session.scalars(select(Category.code).where(Category.code.in_(category_codes)))) if category_codes else set()
+    works = []
+    for item in items:
+        work = _ModelWork(item, existing.get(item.code))
+        _build_model(work, structure, parents_by_code, parents_by_id, known_categories)
+        works.append(work)
+    _check_model_axes([w for w in works if not w.errors and w.changes])
+    valid = [w for w in works if not w.errors and w.changes]
+    if valid:
+        _write_models(valid, actor)
+    results = []
+    for work in works:
+        if work.errors:
+            results.append(ItemResult(work.input.code, "rejected", work.errors, is_conflict=any(e.code == ErrorCode.STALE for e in work.errors)))
+        elif not work.changes:
+            results.append(ItemResult(work.input.code, "unchanged", product_id=work.existing.id, version=work.existing.version))
+        else:
+            results.append(ItemResult(work.input.code, "updated" if work.existing is not None else "created", product_id=work.model_id, version=work.version))
+    return results
+
+
+def _build_model(work: _ModelWork, structure: Structure, parents_by_code: dict[str, Any], parents_by_id: dict[int, Any], known_categories: set[str]) -> None:
+    item, model = work.input, work.existing
+    problem = _check_identifier(item.code)
+    if problem:
+        work.errors.append(FieldError("code", problem.replace("identifier (SKU)", "code").replace("Identifier", "Code"), ErrorCode.REQUIRED))
+        return
+    if model is not None and item.version is not None and item.version != model.version:
+        work.errors.append(FieldError("version", f"Product model {item.code!r} was changed by someone else meanwhile; reload it", ErrorCode.STALE))
+        return
+    parent = None
+    if item.parent not in (UNSET, None, ""):
+        parent = parents_by_code.get(item.parent)
+        if parent is None:
+            work.errors.append(FieldError("parent", f"Product model {item.parent!r} does not exist", ErrorCode.UNKNOWN))
+            return
+        if parent.parent_id is not None:
+            work.errors.append(FieldError("parent", f"Product model {item.parent!r} is a sub-model; models nest two levels at most", ErrorCode.NOT_AT_LEVEL))
+            return
+    elif model is not None and item.parent is UNSET and model.parent_id is not None:
+        parent = parents_by_id.get(model.parent_id)
+    if model is not None and (parent.id if parent is not None else None) != model.parent_id:
+        work.errors.append(FieldError("parent", "A product model cannot change its parent", ErrorCode.INVALID_FORMAT))
+        return
+    if parent is not None:
+        variant = structure.family_variants_by_id[parent.family_variant_id]
+        if item.family_variant not in (UNSET, None, "", variant.code):
+            work.errors.append(FieldError("family_variant", f"A sub-model of {parent.code!r} uses family variant {variant.code!r}", ErrorCode.NOT_IN_FAMILY))
+            return
+        if variant.level_count < 2:
+            work.errors.append(FieldError("parent", f"Family variant {variant.code!r} has one level: no sub-models", ErrorCode.NOT_AT_LEVEL))
+            return
+        level = 1
+    else:
+        code = item.family_variant if item.family_variant is not UNSET else None
+        if model is not None:
+            current = structure.family_variants_by_id[model.family_variant_id].code
+            if code not in (None, current):
+                work.errors.append(FieldError("family_variant", "A product model cannot change its family variant", ErrorCode.INVALID_FORMAT))
+                return
+            code = current
+        if not code or code not in structure.family_variants:
+            work.errors.append(FieldError("family_variant", f"Family variant {code!r} does not exist", ErrorCode.UNKNOWN))
+            return
+        variant = structure.family_variants[code]
+        level = 0
+    work.parent, work.variant, work.level = parent, variant, level
+    family = structure.families[variant.family]
+    if level == 0:
+        allowed = family.attributes - frozenset().union(*(lv.attributes for lv in variant.levels))
+    else:
+        allowed = variant.levels[0].attributes
+    work.values = copy_raw(model.values) if model is not None else {}
+    ctx = ValueContext(structure)
+    work.errors.extend(apply_values(work.values, item.values, ctx, allowed=allowed, level_name=f"level {level} of {variant.code!r}"))
+    work.categories = list(model.categories) if model is not None else []
+    if item.categories is not UNSET:
+        if not isinstance(item.categories, list):
+            work.errors.append(FieldError("categories", "expects a list of category codes", ErrorCode.INVALID_TYPE))
+        else:
+            work.errors.extend(FieldError("categories", f"Category {c!r} does not exist", ErrorCode.UNKNOWN) for c in item.categories if c not in known_categories)
+            work.categories = list(dict.fromkeys(item.categories))
+    if level == 1:
+        parts = []
+        for axis in variant.levels[0].axes:
+            data = get_value(work.values, axis)
+            if data in (None, "", []):
+                work.errors.append(FieldError(f"values.{axis}", f"Variant axis {axis!r} needs a value", ErrorCode.AXIS_MISSING))
+            parts.append(f"{axis}={axis_text(data)}")
+        work.axis_key = ";".join(parts)
+    if work.errors:
+        return
+    old_flat = flatten(model.values) if model is not None else {}
+    new_flat = flatten(work.values)
+    changes = {k: {"old": old_flat.get(k), "new": new_flat.get(k)} for k in old_flat.keys() | new_flat.keys() if old_flat.get(k) != new_flat.get(k)}
+    if model is None:
+        changes["code"] = {"old": None, "new": item.code}
+        changes["family_variant"] = {"old": None, "new": variant.code}
         if parent is not None:
-            variant = structure.family_variants_by_id[parent.family_variant_id]
-            if item.family_variant not in (UNSET, None, "", variant.code):
-                raise Invalid.one("family_variant", f"A sub-model of {parent.code!r} uses family variant {variant.code!r}", ErrorCode.NOT_IN_FAMILY)
-            if variant.level_count < 2:
-                raise Invalid.one("parent", f"Family variant {variant.code!r} has one level: no sub-models", ErrorCode.NOT_AT_LEVEL)
-            level = 1
-        else:
-            code = item.family_variant if item.family_variant is not UNSET else None
-            if model is not None:
-                current = structure.family_variants_by_id[model.family_variant_id].code
-                if code not in (None, current):
-                    raise Invalid.one("family_variant", "A product model cannot change its family variant", ErrorCode.INVALID_FORMAT)
-                code = current
-            if not code or code not in structure.family_variants:
-                raise Invalid.one("family_variant", f"Family variant {code!r} does not exist", ErrorCode.UNKNOWN)
-            variant = structure.family_variants[code]
-            level = 0
-        family = structure.families[variant.family]
-        if level == 0:
-            allowed = family.attributes - frozenset().union(*(lv.attributes for lv in variant.levels))
-        else:
-            allowed = variant.levels[0].attributes
-        values = copy_raw(model.values) if model is not None else {}
-        ctx = ValueContext(structure)
-        errors.extend(apply_values(values, item.values, ctx, allowed=allowed, level_name=f"level {level} of {variant.code!r}"))
-        categories = list(model.categories) if model is not None else []
-        if item.categories is not UNSET:
-            if not isinstance(item.categories, list):
-                errors.append(FieldError("categories", "expects a list of category codes", ErrorCode.INVALID_TYPE))
-            else:
-                known = set(session.scalars(select(Category.code).where(Category.code.in_(item.categories))))
-                errors.extend(FieldError("categories", f"Category {c!r} does not exist", ErrorCode.UNKNOWN) for c in item.categories if c not in known)
-                categories = list(dict.fromkeys(item.categories))
-        axis_key = None
-        if level == 1:
-            parts = []
-            for axis in variant.levels[0].axes:
-                data = get_value(values, axis)
-                if data in (None, "", []):
-                    errors.append(FieldError(f"values.{axis}", f"Variant axis {axis!r} needs a value", ErrorCode.AXIS_MISSING))
-                parts.append(f"{axis}={axis_text(data)}")
-            axis_key = ";".join(parts)
-            taken = session.scalar(
-                select(ProductModel.code).where(
-                    ProductModel.parent_id == parent.id, ProductModel.axis_key == axis_key, ProductModel.code != item.code
-                )
-            )
-            if taken:
-                errors.append(FieldError("parent", f"Sub-model {taken!r} of {parent.code!r} already has the axis values {axis_key}", ErrorCode.AXIS_TAKEN))
-        if errors:
-            raise Invalid([FieldError(e.field, f"Product model {item.code!r}: {e.message}", e.code) for e in errors])
-        old_flat = flatten(model.values) if model is not None else {}
-        new_flat = flatten(values)
-        changes = {k: {"old": old_flat.get(k), "new": new_flat.get(k)} for k in old_flat.keys() | new_flat.keys() if old_flat.get(k) != new_flat.get(k)}
-        if model is None:
-            changes["family_variant"] = {"old": None, "new": variant.code}
-            if parent is not None:
-                changes["parent"] = {"old": None, "new": parent.code}
-        if (model.categories if model is not None else []) != categories:
-            changes["categories"] = {"old": model.categories if model is not None else [], "new": categories}
-        if not changes:
-            return model
-        now = db.utcnow()
-        if model is None:
-            model = ProductModel(
-                code=item.code,
-                family_variant_id=variant.id,
-                parent_id=parent.id if parent else None,
-                axis_key=axis_key,
-                values=values,
-                categories=categories,
-                created_at=now,
-                updated_at=now,
-                version=1,
-            )
-            session.add(model)
-        else:
-            model.values = values
-            model.categories = categories
-            model.axis_key = axis_key
-            model.updated_at = now
-            model.version += 1
-        session.flush()
-        session.add(
-            Version(
-                resource_type="product_model",
-                resource_id=model.id,
-                resource_code=model.code,
-                version=model.version,
-                author=actor.name,
-                source=str(actor.source),
-                job_id=actor.job_id,
-                logged_at=now,
-                changes=changes,
-            )
-        )
-        session.flush()
-        if model.version > 1:
-            recompute_completeness(model_ids=[model.id])
-    return model
+            changes["parent"] = {"old": None, "new": parent.code}
+    old_categories = list(model.categories) if model is not None else []
+    if old_categories != work.categories:
+        changes["categories"] = {"old": old_categories, "new": work.categories}
+    work.changes = changes
+
+
+def _check_model_axes(works: list[_ModelWork]) -> None:
+    axes: dict[tuple[int, str], _ModelWork] = {}
+    for work in works:
+        if work.level != 1:
+            continue
+        key = (work.parent.id, work.axis_key or "")
+        if key in axes:
+            work.errors.append(FieldError("parent", f"Sub-model {axes[key].input.code!r} of {work.parent.code!r} already has the axis values {work.axis_key}", ErrorCode.AXIS_TAKEN))
+            continue
+        axes[key] = work
+    parent_ids = sorted({parent_id for parent_id, _key in axes})
+    for chunk in _chunks(parent_ids, 900):
+        for parent_id, axis_key, code in db.session.execute(
+            select(ProductModel.parent_id, ProductModel.axis_key, ProductModel.code).where(ProductModel.parent_id.in_(chunk))
+        ):
+            work = axes.get((parent_id, axis_key))
+            if work is not None and code != work.input.code:
+                work.errors.append(FieldError("parent", f"Sub-model {code!r} of {work.parent.code!r} already has the axis values {axis_key}", ErrorCode.AXIS_TAKEN))
+
+
+def _write_models(works: list[_ModelWork], actor: Actor) -> None:
+    works = [w for w in works if not w.errors]
+    if not works:
+        return
+    connection = db.session.connection()
+    table = ProductModel.__table__
+    now = db.utcnow()
+    new = [w for w in works if w.existing is None]
+    old = [w for w in works if w.existing is not None]
+    if new:
+        rows = [
+            {
+                "code": w.input.code,
+                "family_variant_id": w.variant.id,
+                "parent_id": w.parent.id if w.parent is not None else None,
+                "axis_key": w.axis_key,
+                "values": w.values,
+                "categories": w.categories,
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+            for w in new
+        ]
+        ids = connection.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars().all()
+        for work, model_id in zip(new, ids, strict=True):
+            work.model_id, work.version = model_id, 1
+    if old:
+        rows = [
+            {"b_id": w.existing.id, "b_version": w.existing.version, "values": w.values, "categories": w.categories, "axis_key": w.axis_key, "updated_at": now, "version": w.existing.version + 1}
+            for w in old
+        ]
+        result = connection.execute(update(table).where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_version")), rows)
+        if result.rowcount != len(rows):
+            raise Conflict("A product model was changed by someone else meanwhile; reload it and apply your change again")
+        for work in old:
+            work.model_id, work.version = work.existing.id, work.existing.version + 1
+    connection.execute(
+        insert(Version.__table__),
+        [
+            {
+                "resource_type": "product_model",
+                "resource_id": w.model_id,
+                "resource_code": w.input.code,
+                "version": w.version,
+                "author": actor.name,
+                "source": str(actor.source),
+                "job_id": actor.job_id,
+                "logged_at": now,
+                "changes": w.changes,
+            }
+            for w in works
+        ],
+    )
+    if old:
+        recompute_completeness(model_ids=[w.model_id for w in old])
 
 
 def get_product_model(code: str) -> ProductModel:
@@ -1180,20 +1314,9 @@ def recompute_completeness(
                     effective.update(row.values)
                 family = structure.families_by_id.get(row.family_id) if row.family_id else None
                 if family is not None:
-                    for c in calculator.compute(family, effective):
-                        channel_id = structure.channels[c.channel].id
-                        if c.missing and (channel_filter is None or channel_id in channel_filter):
-                            completeness_rows.append(
-                                {
-                                    "product_id": row.id,
-                                    "channel_id": channel_id,
-                                    "locale_id": structure.locales[c.locale],
-                                    "required": c.required,
-                                    "missing": c.missing,
-                                    "ratio": c.ratio,
-                                    "missing_attributes": list(c.missing_attributes),
-                                }
-                            )
+                    completeness_rows.extend(
+                        c for c in calculator.rows(row.id, family, effective) if channel_filter is None or c["channel_id"] in channel_filter
+                    )
                 if model_ids is not None:
                     lookups.load_categories([*row.categories, *inherited])
                     for category_id in {lookups.categories[c][0] for c in [*row.categories, *inherited] if c in lookups.categories}:
@@ -1204,11 +1327,11 @@ def recompute_completeness(
                 stale = stale.where(Completeness.channel_id.in_(channel_filter))
             session.execute(stale)
             if completeness_rows:
-                session.execute(insert(Completeness), completeness_rows)
+                session.connection().execute(insert(Completeness.__table__), completeness_rows)
             if model_ids is not None:
                 session.execute(delete(ProductCategory).where(ProductCategory.product_id.in_(ids)))
                 if category_rows:
-                    session.execute(insert(ProductCategory), category_rows)
+                    session.connection().execute(insert(ProductCategory.__table__), category_rows)
                 session.execute(
                     update(Product.__table__).where(Product.__table__.c.id == bindparam("b_id")),
                     [{"b_id": pid, "search_text": text} for pid, text, _ in search_rows],
@@ -1287,6 +1410,7 @@ __all__ = [
     "revert_product",
     "save_product",
     "save_product_model",
+    "save_product_models",
     "update_product",
     "upsert_products",
     "dt",

@@ -21,7 +21,6 @@ from pim.structure.snapshot import ALL_CHANNELS, ALL_LOCALES, AttributeInfo, Str
 
 TEXT_DEFAULT_MAX = 255
 TEXTAREA_DEFAULT_MAX = 65535
-_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
 
 class ValueError_(Exception):
@@ -155,7 +154,8 @@ def parse_decimal(value: Any, attribute: AttributeInfo, separator: str = ".") ->
         text = value.strip()
         if separator != ".":
             text = text.replace("\u00a0", "").replace(" ", "").replace(separator, ".")
-        if not _DECIMAL.match(text):
+        digits = text.lstrip("+-").replace(".", "", 1)
+        if not (digits.isdigit() and digits.isascii() and len(text) - len(text.lstrip("+-")) <= 1):
             hint = " (use a dot as decimal separator)" if "," in text and separator == "." else ""
             raise ValueError_(f"expects a number, got {value!r}{hint}", ErrorCode.INVALID_TYPE)
         try:
@@ -177,13 +177,16 @@ def format_decimal(number: Decimal) -> str:
     return "0" if text in ("-0", "") else text
 
 
+_CENT = Decimal("0.01")
+
+
 def format_amount(number: Decimal) -> str:
     """Return a price amount with at least two decimals ("12.50")."""
-    normalized = number.normalize()
-    exponent = normalized.as_tuple().exponent
-    if isinstance(exponent, int) and exponent > -2:
-        return f"{number:.2f}"
-    return format(normalized, "f")
+    try:
+        cents = number.quantize(_CENT)
+    except InvalidOperation:
+        return format_decimal(number)
+    return str(cents) if cents == number else format_decimal(number)
 
 
 def _text(attribute: AttributeInfo, data: Any, ctx: ValueContext) -> str:
@@ -402,10 +405,9 @@ def apply_values(
                 )
                 continue
             locale, scope = entry.get("locale"), entry.get("scope")
-            path = field_path(code, locale, scope)
             problem = _check_dimensions(attribute, locale, scope, structure)
             if problem is not None:
-                errors.append(FieldError(path, f"Attribute {code!r} {problem[0]}", problem[1]))
+                errors.append(FieldError(field_path(code, locale, scope), f"Attribute {code!r} {problem[0]}", problem[1]))
                 continue
             data = entry["data"]
             if is_empty(data):
@@ -415,7 +417,7 @@ def apply_values(
                 normalized = NORMALIZERS[attribute.type](attribute, data, ctx)
             except ValueError_ as exc:
                 where = _where(locale, scope)
-                errors.append(FieldError(path, f"Attribute {code!r}{where} {exc.message}", exc.code))
+                errors.append(FieldError(field_path(code, locale, scope), f"Attribute {code!r}{where} {exc.message}", exc.code))
                 continue
             if is_empty(normalized):
                 set_value(raw, code, locale, scope, None)
