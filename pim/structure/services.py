@@ -68,7 +68,7 @@ def get_locale(code: str) -> Locale:
 
 def ensure_locale(code: str) -> Locale:
     """Return a locale, creating it when it is new."""
-    if not re.match(r"^[a-z]{2,3}(_[A-Za-z0-9]{2,4})?$", code or ""):
+    if not re.match(r"^[a-z]{2,3}(_[A-Za-z0-9]{2,4}){0,2}$", code or ""):
         raise Invalid.one("code", f"Locale code {code!r} is not like en_US", ErrorCode.INVALID_FORMAT)
     with db.transaction() as session:
         locale = session.scalar(select(Locale).where(Locale.code == code))
@@ -212,17 +212,20 @@ def get_attribute(code: str) -> Attribute:
     return _get(Attribute, code, "Attribute")
 
 
-def ensure_attribute_group(code: str, *, labels: Mapping[str, str] | None = None, sort_order: int = 0) -> AttributeGroup:
-    """Return an attribute group, creating it when it is new."""
+def ensure_attribute_group(code: str, *, labels: Mapping[str, str] | None = None, sort_order: int | None = None) -> AttributeGroup:
+    """Return an attribute group, creating it when it is new, with the labels and order given."""
     check_code(code)
     with db.transaction() as session:
         group = session.scalar(select(AttributeGroup).where(AttributeGroup.code == code))
         if group is None:
-            group = AttributeGroup(code=code, labels=dict(labels or {}), sort_order=sort_order)
+            group = AttributeGroup(code=code, labels=dict(labels or {}), sort_order=sort_order or 0)
             session.add(group)
             session.flush()
-        elif labels:
-            group.labels = {**group.labels, **labels}
+        else:
+            if labels:
+                group.labels = {**group.labels, **labels}
+            if sort_order is not None:
+                group.sort_order = sort_order
     return group
 
 
