@@ -731,7 +731,7 @@ def _write(works: list[_Work], structure: Structure, actor: Actor) -> None:
             }
             for w in new
         ]
-        session.connection().execute(insert(Product.__table__), rows)
+        db.bulk_insert(Product.__table__, rows)
     if old:
         rows = [
             {
@@ -768,19 +768,19 @@ def _write(works: list[_Work], structure: Structure, actor: Actor) -> None:
             session.execute(delete(UniqueValue).where(UniqueValue.product_id.in_(chunk)))
     category_rows = [{"product_id": w.product_id, "category_id": c} for w in works for c in w.category_ids]
     if category_rows:
-        session.connection().execute(insert(ProductCategory.__table__), category_rows)
+        db.bulk_insert(ProductCategory.__table__, category_rows)
     completeness_rows = []
     for work in works:
         if work.family is not None:
             completeness_rows.extend(calculator.rows(work.product_id, work.family, work.effective))
     if completeness_rows:
-        session.connection().execute(insert(Completeness.__table__), completeness_rows)
+        db.bulk_insert(Completeness.__table__, completeness_rows)
     unique_rows = [{"attribute_id": a, "value": v, "product_id": w.product_id} for w in works for a, _c, v in w.unique_values]
     if unique_rows:
-        session.connection().execute(insert(UniqueValue.__table__), unique_rows)
+        db.bulk_insert(UniqueValue.__table__, unique_rows)
     _write_associations([w for w in works if w.associations is not None])
-    session.connection().execute(
-        insert(Version.__table__),
+    db.bulk_insert(
+        Version.__table__,
         [
             {
                 "resource_type": "product",
@@ -1327,11 +1327,11 @@ def recompute_completeness(
                 stale = stale.where(Completeness.channel_id.in_(channel_filter))
             session.execute(stale)
             if completeness_rows:
-                session.connection().execute(insert(Completeness.__table__), completeness_rows)
+                db.bulk_insert(Completeness.__table__, completeness_rows)
             if model_ids is not None:
                 session.execute(delete(ProductCategory).where(ProductCategory.product_id.in_(ids)))
                 if category_rows:
-                    session.connection().execute(insert(ProductCategory.__table__), category_rows)
+                    db.bulk_insert(ProductCategory.__table__, category_rows)
                 session.execute(
                     update(Product.__table__).where(Product.__table__.c.id == bindparam("b_id")),
                     [{"b_id": pid, "search_text": text} for pid, text, _ in search_rows],

@@ -374,6 +374,7 @@ def apply_values(
     if not isinstance(standard, dict):
         return [FieldError("values", "expects an object of attribute codes to lists of values", ErrorCode.INVALID_TYPE)]
     structure = ctx.structure
+    checked = structure.checked_dimensions
     for code, entries in standard.items():
         attribute = structure.attributes.get(code)
         if attribute is None:
@@ -405,10 +406,13 @@ def apply_values(
                 )
                 continue
             locale, scope = entry.get("locale"), entry.get("scope")
-            problem = _check_dimensions(attribute, locale, scope, structure)
-            if problem is not None:
-                errors.append(FieldError(field_path(code, locale, scope), f"Attribute {code!r} {problem[0]}", problem[1]))
-                continue
+            if (code, locale, scope) not in checked:
+                problem = _check_dimensions(attribute, locale, scope, structure)
+                if problem is not None:
+                    errors.append(FieldError(field_path(code, locale, scope), f"Attribute {code!r} {problem[0]}", problem[1]))
+                    continue
+                if isinstance(locale, (str, type(None))) and isinstance(scope, (str, type(None))):
+                    checked.add((code, locale, scope))
             data = entry["data"]
             if is_empty(data):
                 set_value(raw, code, locale, scope, None)

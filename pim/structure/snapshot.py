@@ -11,6 +11,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 
@@ -99,13 +100,6 @@ class FamilyVariantInfo:
         """Number of variation levels."""
         return len(self.levels)
 
-    def attributes_at(self, level: int) -> frozenset[str]:
-        """Return the attributes whose values live at a level (0 = the root model)."""
-        if level == 0:
-            # handled by the caller, who knows the family's attributes
-            raise ValueError("level 0 attributes depend on the family")
-        return self.levels[level - 1].attributes
-
 
 @dataclass(frozen=True)
 class ChannelInfo:
@@ -156,6 +150,8 @@ class Structure:
     currencies: frozenset[str] = frozenset()
     measurements: dict[str, MeasurementInfo] = field(default_factory=dict)
     association_types: dict[str, tuple[int, bool]] = field(default_factory=dict)
+    # (attribute, locale, channel) triples already found valid, so each is checked once
+    checked_dimensions: set[tuple[str, Any, Any]] = field(default_factory=set)
 
     def attribute(self, code: str) -> AttributeInfo | None:
         """Return an attribute by code, or None."""
