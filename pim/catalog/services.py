@@ -244,6 +244,7 @@ def upsert_products(
     lookups = _Lookups()
     pending: list[ProductInput] = []
     seen: set[str] = set()
+    next_analyze = 2000
     for item in items:
         key = item.identifier if isinstance(item.identifier, str) else repr(item.identifier)
         if key in seen or len(pending) >= batch_size:
@@ -251,6 +252,9 @@ def upsert_products(
             if on_batch is not None:
                 on_batch(report)
             pending, seen = [], set()
+            if report.processed >= next_analyze:
+                refresh_statistics()
+                next_analyze *= 10
         pending.append(item)
         seen.add(key)
     if pending:
@@ -258,6 +262,17 @@ def upsert_products(
         if on_batch is not None:
             on_batch(report)
     return report
+
+
+def refresh_statistics() -> None:
+    """Let PostgreSQL's planner see how big the catalogue tables have grown during a long load.
+
+    Autovacuum analyses a growing table only after a delay; until then lookups by lists of
+    identifiers or EANs are planned as if the tables were empty and slow down badly.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        with db.transaction() as session:
+            session.execute(text("ANALYZE product, unique_value, product_category, completeness, product_model"))
 
 
 def _run_batch(
