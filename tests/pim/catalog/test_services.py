@@ -21,7 +21,6 @@ from pim.catalog.services import (
 from pim.errors import Conflict, Invalid
 from pim.versioning.services import product_history
 
-pytestmark = pytest.mark.usefixtures("demo_catalog")
 
 
 def one(data, locale=None, scope=None):
@@ -38,6 +37,9 @@ def boots(identifier="BOOT-1", **values):
     }
     base.update(values)
     return base
+
+
+pytestmark = pytest.mark.usefixtures("demo_catalog")
 
 
 def test_create_product_stores_normalised_values_and_a_first_version(actor):
@@ -314,3 +316,4 @@ def test_associations_link_products_with_quantities_for_packs(actor):
 def test_association_to_an_unknown_product_is_refused(actor):
     with pytest.raises(Invalid, match="Product 'GHOST' does not exist"):
         create_product("BOOT_2", family="shoes", values=boots(), associations={"X_SELL": {"products": ["GHOST"]}}, actor=actor)
+
