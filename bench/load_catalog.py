@@ -1,6 +1,6 @@
 """Benchmark: load a generated catalogue through the batch upsert, beside raw executemany.
 
-    python bench/load_catalog.py --products 1000000 [--database-url URL] [--keep]
+    python bench/load_catalog.py --products 1000000 [--database-url URL]
 
 Creates a fresh database (an SQLite file under bench/out/, or a new PostgreSQL database on the
 server of --database-url), installs the demo structure, then loads `--products` demo products
@@ -8,7 +8,8 @@ server of --database-url), installs the demo structure, then loads `--products` 
 validation, completeness and versions. Product models are written first for each batch through
 `save_product_models` and timed apart. Afterwards the same product rows are regenerated and
 inserted with a plain `executemany` into a table shaped like `product`, in the same database, so
-the upsert figure reads as a ratio of the raw I/O. Peak resident memory is reported too.
+the upsert figure reads as a ratio of the raw I/O. Peak resident memory is reported too. The
+loaded database is kept (its URL is printed) for bench/grid_queries.py.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ def main() -> None:
     with app.app_context():
         figures = run(args.products, args.batch_size, args.skip_raw)
     figures["database"] = make_url(url).get_backend_name()
+    figures["database_url"] = url
     print(json.dumps(figures))
 
 

@@ -11,6 +11,7 @@ of it, and never its neighbours in the batch.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import itertools
 import logging
 import uuid as uuid_module
@@ -278,6 +279,20 @@ def refresh_statistics() -> None:
 def _run_batch(
     items: list[ProductInput], actor: Actor, lookups: _Lookups, report: UpsertReport, decimal_separator: str
 ) -> None:
+    # A batch allocates many small acyclic objects; the cyclic collector would walk every live
+    # object again and again while they pile up, so it waits until the batch is written.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        _run_batch_unguarded(items, actor, lookups, report, decimal_separator)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _run_batch_unguarded(
+    items: list[ProductInput], actor: Actor, lookups: _Lookups, report: UpsertReport, decimal_separator: str
+) -> None:
     with db.transaction():
         structure = get_structure()
         works = _prepare(items, structure, lookups, decimal_separator)
@@ -503,12 +518,12 @@ def _build(work: _Work, structure: Structure, lookups: _Lookups, decimal_separat
                 work.errors.append(FieldError(f"values.{axis}", f"Variant axis {axis!r} needs a value", ErrorCode.AXIS_MISSING))
             parts.append(f"{axis}={axis_text(data)}")
         work.axis_key = ";".join(parts)
-    for code, value in work.values.items():
-        attribute = structure.attributes.get(code)
-        if attribute is not None and attribute.is_unique and attribute.type is not AttributeType.IDENTIFIER:
+    for attribute in structure.unique_attributes:
+        value = work.values.get(attribute.code)
+        if value is not None:
             data = value.get("<all_channels>", {}).get("<all_locales>")
             if data is not None:
-                work.unique_values.append((attribute.id, code, str(data)))
+                work.unique_values.append((attribute.id, attribute.code, str(data)))
     if work.errors:
         return
     _diff(work, structure)

@@ -150,6 +150,8 @@ class Structure:
     currencies: frozenset[str] = frozenset()
     measurements: dict[str, MeasurementInfo] = field(default_factory=dict)
     association_types: dict[str, tuple[int, bool]] = field(default_factory=dict)
+    # unique attributes other than the identifier (an EAN), checked on every product write
+    unique_attributes: tuple[AttributeInfo, ...] = ()
     # (attribute, locale, channel) triples already found valid, so each is checked once
     checked_dimensions: set[tuple[str, Any, Any]] = field(default_factory=set)
 
@@ -232,6 +234,9 @@ def _load(revision: str) -> Structure:
         if a.type is AttributeType.IDENTIFIER:
             structure.identifier_attribute = a.code
 
+    structure.unique_attributes = tuple(
+        a for a in structure.attributes.values() if a.is_unique and a.type is not AttributeType.IDENTIFIER
+    )
     code_of = {i: a.code for i, a in structure.attributes_by_id.items()}
     channel_codes = dict(session.execute(select(Channel.id, Channel.code)).all())
     family_attrs: dict[int, set[str]] = {}
