@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from sqlalchemy import JSON, DateTime, MetaData, String, Table, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, scoped_session, sessionmaker
 
 NAMING_CONVENTION = {
@@ -128,14 +129,20 @@ def bulk_insert(table: Table, rows: Sequence[dict[str, Any]]) -> None:
     pairs = list(zip(names, converters, strict=True))
     data = [tuple(row[name] if convert is None or row[name] is None else convert(row[name]) for name, convert in pairs) for row in rows]
     cursor = connection.connection.driver_connection.cursor()
+    if dialect.name == "postgresql":
+        statement = f"COPY {quote(table.name)} ({column_list}) FROM STDIN"
+    else:
+        statement = f"INSERT INTO {quote(table.name)} ({column_list}) VALUES ({', '.join('?' for _ in names)})"
     try:
         if dialect.name == "postgresql":
-            with cursor.copy(f"COPY {quote(table.name)} ({column_list}) FROM STDIN") as copy:
+            with cursor.copy(statement) as copy:
                 for record in data:
                     copy.write_row(record)
         else:
-            marks = ", ".join("?" for _ in names)
-            cursor.executemany(f"INSERT INTO {quote(table.name)} ({column_list}) VALUES ({marks})", data)
+            cursor.executemany(statement, data)
+    except dialect.loaded_dbapi.IntegrityError as exc:
+        # the same exception SQLAlchemy raises, so callers handle one kind of refusal
+        raise IntegrityError(statement, None, exc) from exc
     finally:
         cursor.close()
 

@@ -317,3 +317,20 @@ def test_association_to_an_unknown_product_is_refused(actor):
     with pytest.raises(Invalid, match="Product 'GHOST' does not exist"):
         create_product("BOOT_2", family="shoes", values=boots(), associations={"X_SELL": {"products": ["GHOST"]}}, actor=actor)
 
+
+
+def test_a_batch_the_database_refuses_is_retried_product_by_product(actor):
+    """Two products of one batch claim the same UUID: only the database notices; the first is kept."""
+    shared = "0b7e5a9e-2f7c-4c55-9b56-54a1b7e0c001"
+    items = [
+        ProductInput("BOOT_1", family="shoes", values=boots(), uuid=shared),
+        ProductInput("BOOT_2", family="shoes", values=boots(ean=one("4600000000024")), uuid=shared),
+        ProductInput("BOOT_3", family="shoes", values=boots(ean=one("4600000000031"))),
+    ]
+
+    report = upsert_products(items, actor=actor)
+
+    assert report.created == 2
+    assert [(r.identifier, r.errors[0].field) for r in report.rejected] == [("BOOT_2", "uuid")]
+    assert str(get_product("BOOT_1").uuid) == shared
+    assert sorted(db.session.scalars(select(Product.identifier))) == ["BOOT_1", "BOOT_3"]
