@@ -170,7 +170,7 @@ def serve(demo: bool, demo_products: int, host: str, port: int) -> None:
         progress.finish()
     db.session.remove()
     click.echo(f"PIM is running at http://{host}:{port}/  (Ctrl+C to stop)", err=True)
-    run_simple(host, port, current_app, threaded=True, use_reloader=False)
+    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
 
 
 @main.command()
