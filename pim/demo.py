@@ -66,6 +66,7 @@ GROCERIES = [
     ("Coffee Beans", "Kaffeebohnen", "Кофе в зёрнах", "pantry", "weight"),
 ]
 MATERIALS = [("leather", "Leder", "кожа"), ("cotton", "Baumwolle", "хлопок"), ("wool", "Wolle", "шерсть"), ("recycled polyester", "recyceltes Polyester", "переработанный полиэстер"), ("suede", "Wildleder", "замша")]
+ORIGINS = ["de", "it", "pt", "ru", "tr", "cn", "vn", "us"]
 FEATURES = ["waterproof", "vegan", "recycled", "bluetooth", "energy_saving", "organic", "lightweight"]
 SENTENCES = {
     "en_US": [
@@ -158,6 +159,8 @@ def _install_attributes() -> None:
     create("color", type=AttributeType.SIMPLE_SELECT, group="marketing", labels={"en_US": "Colour", "de_DE": "Farbe", "ru_RU": "Цвет"})
     create("size", type=AttributeType.SIMPLE_SELECT, group="marketing", labels={"en_US": "Size", "de_DE": "Größe", "ru_RU": "Размер"})
     create("material", type=AttributeType.TEXT, group="marketing", is_localizable=True, labels={"en_US": "Material", "de_DE": "Material", "ru_RU": "Материал"})
+    create("keywords", type=AttributeType.TEXT, group="marketing", is_localizable=True, labels={"en_US": "Keywords", "de_DE": "Schlagwörter", "ru_RU": "Ключевые слова"})
+    create("country_of_origin", type=AttributeType.SIMPLE_SELECT, group="general", labels={"en_US": "Country of origin", "de_DE": "Herkunftsland", "ru_RU": "Страна производства"})
     create("gender", type=AttributeType.SIMPLE_SELECT, group="marketing", labels={"en_US": "Gender", "de_DE": "Geschlecht", "ru_RU": "Пол"})
     create("features", type=AttributeType.MULTI_SELECT, group="marketing", labels={"en_US": "Features", "de_DE": "Merkmale", "ru_RU": "Особенности"})
     create("weight", type=AttributeType.METRIC, group="technical", metric_family="Weight", default_metric_unit="KILOGRAM", is_negative_allowed=False, labels={"en_US": "Weight", "de_DE": "Gewicht", "ru_RU": "Вес"})
@@ -172,12 +175,13 @@ def _install_attributes() -> None:
     structure.create_attribute_options("brand", [{"code": b, "labels": {"en_US": BRAND_LABELS[b]}} for b in BRANDS])
     structure.create_attribute_options("color", [{"code": c, "labels": {"en_US": v[0], "de_DE": v[1], "ru_RU": v[2]}} for c, v in COLORS.items()])
     structure.create_attribute_options("size", [{"code": f"eu_{s}", "labels": {"en_US": f"EU {s}"}} for s in SHOE_SIZES] + [{"code": s, "labels": {"en_US": s.upper()}} for s in APPAREL_SIZES])
+    structure.create_attribute_options("country_of_origin", [{"code": c, "labels": {"en_US": c.upper()}} for c in ORIGINS])
     structure.create_attribute_options("gender", [{"code": g, "labels": {"en_US": g.capitalize()}} for g in ("men", "women", "unisex", "kids")])
     structure.create_attribute_options("features", [{"code": f, "labels": {"en_US": f.replace("_", " ").capitalize()}} for f in FEATURES])
 
 
 def _install_families() -> None:
-    common = ["sku", "name", "description", "price", "ean", "brand", "image", "release_date", "features"]
+    common = ["sku", "name", "description", "price", "ean", "brand", "image", "release_date", "features", "keywords", "country_of_origin"]
     requirements = {
         "ecommerce": ["name", "description", "price", "image", "brand"],
         "marketplace": ["name", "description", "price", "ean", "brand", "image"],
@@ -252,6 +256,10 @@ def _one(data: Any) -> list[dict[str, Any]]:
     return [{"locale": None, "scope": None, "data": data}]
 
 
+def _keywords(names: tuple[str, str, str], extra: str) -> list[dict[str, Any]]:
+    return _localized(tuple(", ".join(dict.fromkeys(w.strip(",").lower() for w in f"{name} {extra}".split() if len(w) > 2)) for name in names))
+
+
 class DemoGenerator:
     """Generate the demo products (and the product models of their variants) deterministically."""
 
@@ -324,6 +332,8 @@ class DemoGenerator:
                     "gender": _one(gender),
                     "release_date": _one(f"20{rng.randint(18, 26)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"),
                     "features": _one(rng.sample(["waterproof", "vegan", "recycled", "lightweight"], rng.randint(0, 2))),
+                    "keywords": _keywords(names, gender),
+                    "country_of_origin": _one(rng.choice(ORIGINS)),
                 },
             )
         )
@@ -370,6 +380,8 @@ class DemoGenerator:
             "color": _one(color),
             "material": _localized(material),
             "gender": _one(rng.choice(["men", "women", "unisex"])),
+            "keywords": _keywords(names, color),
+            "country_of_origin": _one(rng.choice(ORIGINS)),
         }
         if "image" not in missing and self.images:
             values["image"] = _one(self.images[color])
@@ -402,6 +414,8 @@ class DemoGenerator:
             "price": _prices(rng.choice([49, 99, 199, 399, 799, 1299]), rng, missing_channel="pos" if rng.random() < 0.05 else None),
             "release_date": _one(f"20{rng.randint(19, 26)}-{rng.randint(1, 12):02d}-01"),
             "features": _one(rng.sample(["bluetooth", "energy_saving", "lightweight"], rng.randint(0, 2))),
+            "keywords": _keywords(names, category),
+            "country_of_origin": _one(rng.choice(ORIGINS)),
         }
         if category == "tv":
             values["screen_size"] = _one({"amount": rng.choice([43, 50, 55, 65, 75]), "unit": "INCH"})
@@ -431,6 +445,8 @@ class DemoGenerator:
             "brand": _one(brand),
             "ean": _one(self._ean()),
             "is_organic": _one(rng.random() < 0.3),
+            "keywords": _keywords(names, category),
+            "country_of_origin": _one(rng.choice(ORIGINS)),
             "price": _prices(rng.choice([0.99, 1.49, 2.49, 3.99, 7.99, 12.99]), rng),
             **content,
         }
