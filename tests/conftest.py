@@ -93,7 +93,7 @@ def db_session(app: object) -> Iterator[object]:
     db.session.remove()
     transaction.rollback()
     connection.close()
-    db.session.configure(bind=engine, join_transaction_mode="conservative_savepoint")
+    db.session.configure(bind=engine, join_transaction_mode="conditional_savepoint")
 
 
 @pytest.fixture
