@@ -346,7 +346,10 @@ class _Builder:
     ) -> ColumnElement[bool]:
         if is_date and operator in ("BETWEEN", "NOT BETWEEN"):
             low, high = _list(value, name)[:2]
-            within = lambda d: expression(d).between(str(low), str(high))  # noqa: E731
+
+            def within(document: Any) -> ColumnElement[bool]:
+                return expression(document).between(str(low), str(high))
+
             return self.any_document(attribute, within) if operator == "BETWEEN" else self.none_of_documents(attribute, path, within)
         if not is_date and self.dialect != "postgresql":
             value = float(value)
@@ -577,11 +580,11 @@ def _cursor_value(column: Any, value: Any) -> Any:
     if name in ("updated_at", "created_at"):
         return dt.datetime.fromisoformat(value)
     if name == "id" and not isinstance(value, int):
-        raise ValueError(value)
+        raise TypeError(value)
     kind = getattr(column, "type", None)
-    if isinstance(kind, Numeric):
+    if isinstance(kind, (Numeric, Float)):
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise ValueError(value)
+            raise TypeError(value)
         return float(value) if isinstance(kind, Float) else Decimal(str(value))
     return value
 
