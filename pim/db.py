@@ -48,6 +48,10 @@ class Base(DeclarativeBase):
 session: scoped_session[Session] = scoped_session(sessionmaker(expire_on_commit=False))
 
 
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
 def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     """Turn on WAL, foreign keys and a busy timeout, and let SQLAlchemy drive transactions."""
 
@@ -63,6 +67,8 @@ def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA cache_size=-65536")
         cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.close()
+        # SQLite's lower() folds ASCII only; queries fold text in every alphabet with this.
+        dbapi_connection.create_function("pim_lower", 1, _lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:

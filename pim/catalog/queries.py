@@ -32,7 +32,6 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    event,
     exists,
     false,
     func,
@@ -50,7 +49,7 @@ from sqlalchemy.sql import ColumnElement, Select
 from pim import db
 from pim.catalog.models import Category, Completeness, Product, ProductCategory, ProductModel
 from pim.catalog.search import match_condition
-from pim.errors import ErrorCode, FieldError, Invalid
+from pim.errors import ErrorCode, Invalid
 from pim.structure.models import AttributeType
 from pim.structure.snapshot import ALL_CHANNELS, ALL_LOCALES, AttributeInfo, Structure, get_structure
 
@@ -161,8 +160,7 @@ class _Builder:
         """Return a text lower-cased in every alphabet, as Python's str.lower does."""
         if self.dialect != "sqlite":
             return func.lower(column)
-        # SQLite's own lower() and LIKE fold ASCII letters only.
-        _add_sqlite_functions_to(db.session.connection())
+        # SQLite's own lower() and LIKE fold ASCII letters only; pim_lower is Python's (db.py).
         return func.pim_lower(column)
 
     # -- conditions
@@ -258,7 +256,12 @@ class _Builder:
         if unknown:
             raise _bad("completeness", f"Channel {channel.code!r} has no locale {unknown[0]!r}", ErrorCode.UNKNOWN_LOCALE)
         locale_ids = [self.structure.locales[loc] for loc in locales]
-        operator = operator.replace(" ON ALL LOCALES", "").replace("GREATER OR EQUALS THAN", ">=").replace("GREATER THAN", ">")
+        # Without a suffix, "<" and "<=" hold when one locale is below (the product needs work
+        # somewhere) and ">" and ">=" when every locale is above, so the two are complements.
+        on_all = operator.endswith(" ON ALL LOCALES")
+        on_one = operator.endswith(" ON AT LEAST ONE LOCALE")
+        operator = operator.replace(" ON ALL LOCALES", "").replace(" ON AT LEAST ONE LOCALE", "")
+        operator = operator.replace("GREATER OR EQUALS THAN", ">=").replace("GREATER THAN", ">")
         operator = operator.replace("LOWER OR EQUALS THAN", "<=").replace("LOWER THAN", "<")
         has_family = Product.family_id.is_not(None)
 
@@ -278,17 +281,35 @@ class _Builder:
             number = int(value)
         except (TypeError, ValueError):
             raise _bad("completeness", f"Completeness compares with a whole percentage, got {value!r}") from None
-        every_locale = lambda condition: and_(*(rows(condition, locale_ids=[i]) for i in locale_ids))  # noqa: E731
-        if operator == ">=":
-            return and_(has_family, not_(rows(Completeness.ratio < number))) if number > 0 else has_family
-        if operator == ">":
-            return and_(has_family, not_(rows(Completeness.ratio <= number))) if number < 100 else false()
-        if operator == "<":
-            return every_locale(Completeness.ratio < number) if number <= 100 else has_family
-        if operator == "<=":
-            return every_locale(Completeness.ratio <= number) if number < 100 else has_family
+
+        def below(strict: bool, every: bool) -> ColumnElement[bool]:
+            """Products whose ratio is below the number on every locale, or on at least one."""
+            if (number > 100) if strict else (number >= 100):
+                return has_family
+            condition = Completeness.ratio < number if strict else Completeness.ratio <= number
+            if every:
+                return and_(*(rows(condition, locale_ids=[i]) for i in locale_ids))
+            return rows(condition)
+
+        def above(strict: bool, every: bool) -> ColumnElement[bool]:
+            """Products whose ratio is above the number on every locale, or on at least one."""
+            # a locale without a row is complete (100)
+            if (number >= 100) if strict else (number > 100):
+                return false()
+            condition = Completeness.ratio <= number if strict else Completeness.ratio < number
+            if every:
+                return and_(has_family, not_(rows(condition)))
+            return and_(has_family, or_(*(not_(rows(condition, locale_ids=[i])) for i in locale_ids)))
+
+        if operator in ("<", "<="):
+            return below(operator == "<", every=on_all)
+        if operator in (">", ">="):
+            return above(operator == ">", every=not on_one)
         if operator in ("=", "!="):
-            equal = and_(has_family, not_(rows())) if number == 100 else every_locale(Completeness.ratio == number)
+            if number == 100:
+                equal = and_(has_family, not_(rows()))
+            else:
+                equal = and_(*(rows(Completeness.ratio == number, locale_ids=[i]) for i in locale_ids))
             return equal if operator == "=" else and_(has_family, not_(equal))
         raise _bad("completeness", f"Operator {operator!r} is not supported on completeness (=, !=, <, <=, >, >=, COMPLETE, INCOMPLETE)")
 
@@ -422,21 +443,6 @@ def _number(value: Any, name: str) -> Decimal:
 
 def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _add_sqlite_functions_to(connection: Any) -> None:
-    """Give a SQLite connection, and every later one of its engine, the functions queries use."""
-    if not event.contains(connection.engine, "connect", _add_sqlite_functions):
-        event.listen(connection.engine, "connect", _add_sqlite_functions)
-    _add_sqlite_functions(connection.connection.driver_connection, None)
-
-
-def _add_sqlite_functions(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.create_function("pim_lower", 1, _lower, deterministic=True)
-
-
-def _lower(value: Any) -> Any:
-    return value.lower() if isinstance(value, str) else value
 
 
 def _text_condition(column: Any, operator: str, value: Any, name: str, fold: Any = func.lower) -> ColumnElement[bool]:

@@ -14,6 +14,7 @@ import datetime as dt
 import gc
 import itertools
 import logging
+import re
 import uuid as uuid_module
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -722,6 +723,10 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 def search_text_of(identifier: str, family: FamilyInfo | None, effective: Mapping[str, Any]) -> str:
     """Return the text full-text search looks in: the identifier and the labels in every locale."""
     parts = [identifier]
+    # "EL-100" is also "EL 100" and "EL100": PostgreSQL's parser keeps "-100" as one token.
+    spaced = re.sub(r"[\W_]+", " ", identifier).strip()
+    if spaced != identifier:
+        parts.extend((spaced, spaced.replace(" ", "")))
     if family is not None and family.attribute_as_label:
         for by_locale in effective.get(family.attribute_as_label, {}).values():
             parts.extend(str(v) for v in by_locale.values())

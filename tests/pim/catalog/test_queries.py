@@ -987,3 +987,59 @@ def test_unsupported_operator_is_refused_naming_the_operator(field, condition, w
 
     assert error.field == f"search.{field}"
     assert words in error.message
+
+
+@pytest.fixture
+def complete_in_english_only(demo_catalog, actor):
+    """A grocery complete for the marketplace in en_US, but without its Russian description."""
+    import io
+
+    from PIL import Image
+
+    from pim.catalog.media import store_media
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (90, 60, 30)).save(buffer, "PNG")
+    image = store_media(buffer.getvalue(), "coffee.png").key
+    create(
+        [
+            ProductInput(
+                "COFFEE-HALF",
+                family="grocery",
+                values={
+                    "name": names(en_US="Coffee beans", ru_RU="Кофе в зёрнах"),
+                    "description": one("Dark roast.", locale="en_US", scope="marketplace"),
+                    "price": prices("marketplace", RUB="890.00"),
+                    "ean": one(ean13(9001)),
+                    "brand": one("volga"),
+                    "image": one(image),
+                },
+            )
+        ],
+        actor,
+    )
+
+
+@pytest.mark.usefixtures("complete_in_english_only")
+@pytest.mark.parametrize(
+    ("operator", "value", "matches"),
+    [
+        ("<", 100, True),  # below on one locale: the product needs work
+        (">=", 100, False),  # not at 100 on every locale
+        ("LOWER THAN ON ALL LOCALES", 100, False),
+        ("GREATER OR EQUALS THAN ON ALL LOCALES", 100, False),
+        ("GREATER OR EQUALS THAN ON AT LEAST ONE LOCALE", 100, True),
+        ("INCOMPLETE", None, True),
+        ("COMPLETE", None, False),
+    ],
+)
+def test_completeness_over_several_locales_reads_below_as_somewhere_and_above_as_everywhere(operator, value, matches):
+    condition = {"operator": operator, "value": value, "scope": "marketplace"}
+
+    assert find({"completeness": [condition]}) == (["COFFEE-HALF"] if matches else [])
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_search_finds_a_hyphenated_identifier_by_its_parts():
+    assert find({"search": [{"operator": "=", "value": "TV-KESTREL-55"}]}) == ["TV-KESTREL-55"]
+    assert find({"search": [{"operator": "=", "value": "kestrel 55"}]}) == ["TV-KESTREL-55"]
