@@ -667,18 +667,27 @@ def count_products_with_attribute(code: str) -> int:
 def count_products_with_option(attribute: str, option: str) -> int:
     """Return how many products and product models use an option of a select attribute."""
     total = 0
+    is_postgresql = db.session.get_bind().dialect.name == "postgresql"
     for table in ("product", "product_model"):
-        if db.session.get_bind().dialect.name == "postgresql":
+        if is_postgresql:
+            # a simple select holds the code, a multi select a list of codes; in lax mode [*]
+            # reads a lone code as a list of one
             sql = text(
-                f"SELECT count(*) FROM {table} WHERE values ? :attribute AND "  # noqa: S608 - fixed table names
-                "jsonb_path_exists(values, ('$.\"' || :attribute || '\".*.* ? (@ == $o || @[*] == $o)')::jsonpath, jsonb_build_object('o', :option))"
+                f'SELECT count(*) FROM {table} WHERE "values" ? CAST(:attribute AS text) AND '  # noqa: S608 - fixed table names
+                'jsonb_path_exists("values", CAST(:path AS jsonpath), CAST(:vars AS jsonb))'
             )
+            parameters = {
+                "attribute": attribute,
+                "path": f"lax $.{json.dumps(attribute)}.*.*[*] ? (@ == $o)",
+                "vars": json.dumps({"o": option}),
+            }
         else:
             sql = text(
-                f"SELECT count(*) FROM {table} WHERE json_type(values, :path) IS NOT NULL AND EXISTS ("  # noqa: S608
-                "SELECT 1 FROM json_tree(values, :path) WHERE atom = :option)"
+                f'SELECT count(*) FROM {table} WHERE json_type("values", :path) IS NOT NULL AND EXISTS ('  # noqa: S608
+                'SELECT 1 FROM json_tree("values", :path) WHERE atom = :option)'
             )
-        total += int(db.session.scalar(sql, {"attribute": attribute, "option": option, "path": _sqlite_path([attribute])}) or 0)
+            parameters = {"path": _sqlite_path([attribute]), "option": option}
+        total += int(db.session.scalar(sql, parameters) or 0)
     return total
 
 
