@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, jsonify, request
+from markupsafe import escape
 
 from pim import config as default_config
 from pim import db
@@ -75,18 +76,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_errors(app: Flask) -> None:
+    # Messages quote what the user typed (an identifier in the URL), so HTML bodies are escaped.
     def wants_json() -> bool:
         return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
     @app.errorhandler(NotFound)
     def _not_found(error: NotFound):  # type: ignore[no-untyped-def]
-        return (jsonify(code=404, message=str(error)), 404) if wants_json() else (str(error), 404)
+        return (jsonify(code=404, message=str(error)), 404) if wants_json() else (escape(str(error)), 404)
 
     @app.errorhandler(Conflict)
     def _conflict(error: Conflict):  # type: ignore[no-untyped-def]
-        return (jsonify(code=409, message=str(error)), 409) if wants_json() else (str(error), 409)
+        return (jsonify(code=409, message=str(error)), 409) if wants_json() else (escape(str(error)), 409)
 
     @app.errorhandler(Invalid)
     def _invalid(error: Invalid):  # type: ignore[no-untyped-def]
         body = {"code": 422, "message": "Validation failed.", "errors": [e.to_dict() for e in error.errors]}
-        return (jsonify(body), 422) if wants_json() else (str(error), 422)
+        return (jsonify(body), 422) if wants_json() else (escape(str(error)), 422)

@@ -86,7 +86,9 @@ def with_app(command: Callable[..., Any]) -> Callable[..., Any]:
             except Exception as exc:
                 if debug:
                     raise
-                click.echo(f"error: {type(exc).__name__}: {exc} (run with --debug for details)", err=True)
+                # Database errors append the SQL and its parameters on further lines; the first says what failed.
+                reason = next(iter(str(exc).splitlines()), "")
+                click.echo(f"error: {type(exc).__name__}: {reason} (run with --debug for details)", err=True)
                 ctx.exit(1)
 
     return wrapper
@@ -110,26 +112,32 @@ def db_group() -> None:
 
 @db_group.command("upgrade")
 @click.option("--revision", default="head", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the revision reached as JSON.")
 @with_app
-def db_upgrade(revision: str) -> None:
+def db_upgrade(revision: str, as_json: bool) -> None:
     """Create or migrate the schema to the newest revision."""
     from flask import current_app
 
-    from pim.migrate import upgrade
+    from pim.migrate import current_revision, upgrade
 
-    upgrade(current_app.extensions["pim_engine"], revision)
+    engine = current_app.extensions["pim_engine"]
+    upgrade(engine, revision)
+    if as_json:
+        click.echo(json.dumps({"revision": current_revision(engine)}))
     click.echo("Database schema is up to date.", err=True)
 
 
 @db_group.command("current")
+@click.option("--json", "as_json", is_flag=True, help="Print the revision as JSON (null when the database is empty).")
 @with_app
-def db_current() -> None:
+def db_current(as_json: bool) -> None:
     """Print the schema revision of the database."""
     from flask import current_app
 
     from pim.migrate import current_revision
 
-    click.echo(current_revision(current_app.extensions["pim_engine"]) or "empty")
+    revision = current_revision(current_app.extensions["pim_engine"])
+    click.echo(json.dumps({"revision": revision}) if as_json else revision or "empty")
 
 
 def ensure_schema() -> None:
@@ -279,12 +287,15 @@ def product_history(identifier: str, as_json: bool) -> None:
 @product.command("revert")
 @click.argument("identifier")
 @click.argument("version", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 @with_app
-def product_revert(identifier: str, version: int) -> None:
+def product_revert(identifier: str, version: int, as_json: bool) -> None:
     """Bring a product back to an earlier version (recorded as a new version)."""
     from pim.catalog.services import revert_product
 
     result = revert_product(identifier, version, actor=Actor.from_os_user())
+    if as_json:
+        click.echo(json.dumps({"identifier": identifier, "status": result.status, "version": result.version}))
     click.echo(f"{identifier}: {result.status}, now at version {result.version}", err=True)
 
 

@@ -4,9 +4,7 @@
 DATABASE_URL = None
 # Milliseconds a SQLite writer waits for another writer before giving up.
 SQLITE_BUSY_TIMEOUT = 30000
-# Products written per database round trip by the batch upsert.
-BATCH_SIZE = 1000
-# Largest media file accepted, in bytes.
-MAX_MEDIA_SIZE = 50 * 1024 * 1024
 # Application log level.
 LOG_LEVEL = "INFO"
+# Locale of labels in the web pages when it is active on a channel.
+DEFAULT_LOCALE = "en_US"

@@ -289,13 +289,17 @@ class DemoGenerator:
     def products(self) -> Iterator[ProductInput]:
         """Yield product inputs; product models they need are queued in `models` before them."""
         made = 0
-        kinds = ["shoes", "shoes", "apparel", "electronics", "grocery"]
+        kinds = ["shoes", "electronics", "apparel", "grocery", "shoes"]
+        # a small catalogue still shows every kind: one model yields at most a 20th of it
+        most = max(3, self.count // 20)
+        turn = 0
         while made < self.count:
-            kind = self.rng.choice(kinds)
+            kind = kinds[turn % len(kinds)]
+            turn += 1
             if kind == "shoes":
-                items = self._shoes(self.count - made)
+                items = self._shoes(min(most, self.count - made))
             elif kind == "apparel":
-                items = self._apparel(self.count - made)
+                items = self._apparel(min(most, self.count - made))
             elif kind == "electronics":
                 items = [self._electronics()]
             else:

@@ -87,6 +87,10 @@ def move_category(code: str, *, parent: str) -> Category:
             )
             .execution_options(synchronize_session=False)
         )
+        # categories below it that this session already holds must read their new place
+        for held in list(session.identity_map.values()):
+            if isinstance(held, Category) and held is not category:
+                session.expire(held, ["path", "level"])
     return category
 
 

@@ -707,7 +707,7 @@ def _channel_parts(locales: Sequence[str], currencies: Sequence[str], category_t
         try:
             locale_rows.append(ensure_locale(code))
         except Invalid as exc:
-            errors.extend(exc.errors)
+            errors.extend(FieldError("locales", e.message, e.code) for e in exc.errors)
     currency_rows = []
     for code in dict.fromkeys(currencies):
         currency = session.scalar(select(Currency).where(Currency.code == code))
@@ -715,7 +715,7 @@ def _channel_parts(locales: Sequence[str], currencies: Sequence[str], category_t
             try:
                 currency = ensure_currency(code)
             except Invalid as exc:
-                errors.extend(exc.errors)
+                errors.extend(FieldError("currencies", e.message, e.code) for e in exc.errors)
                 continue
         elif not currency.is_enabled:
             errors.append(FieldError("currencies", f"Currency {code!r} is not enabled", ErrorCode.UNKNOWN_CURRENCY))

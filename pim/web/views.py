@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-import json
+from flask import Blueprint, current_app, render_template, request
 
-from flask import Blueprint, render_template, request
-
-from pim.catalog.queries import ProductQuery, list_products
+from pim.catalog.queries import ProductQuery, list_products, parse_filters
 from pim.catalog.serialize import completeness_of, label_of, product_to_standard
 from pim.catalog.services import get_product
 from pim.errors import Invalid
-from pim.structure.snapshot import get_structure
+from pim.structure.snapshot import Structure, get_structure
 
 bp = Blueprint("web", __name__)
+
+
+def default_locale(structure: Structure) -> str | None:
+    """Return the locale labels are shown in: the configured one when active, else the first active."""
+    wanted = current_app.config.get("DEFAULT_LOCALE")
+    if wanted in structure.active_locales:
+        return wanted
+    return sorted(structure.active_locales)[0] if structure.active_locales else None
 
 
 @bp.get("/")
@@ -26,15 +32,15 @@ def index():  # type: ignore[no-untyped-def]
     error = None
     try:
         if raw_filter:
-            filters.update(json.loads(raw_filter))
+            filters.update(parse_filters(raw_filter))
         if search:
             filters["search"] = [{"operator": "=", "value": search}]
         if family:
             filters["family"] = [{"operator": "IN", "value": [family]}]
-        locale = request.args.get("locale") or (sorted(structure.active_locales)[0] if structure.active_locales else None)
+        locale = request.args.get("locale") or default_locale(structure)
         query = ProductQuery(filters=filters, sort=request.args.get("sort", "updated"), descending=request.args.get("order", "desc") == "desc", locale=locale)
         page = list_products(query, limit=50, after=request.args.get("after") or None, with_count=True)
-    except (Invalid, json.JSONDecodeError) as exc:
+    except Invalid as exc:
         error = str(exc)
         page = None
         locale = None
