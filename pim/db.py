@@ -132,8 +132,20 @@ def bulk_insert(table: Table, rows: Sequence[dict[str, Any]]) -> None:
     converters = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
     quote = dialect.identifier_preparer.quote
     column_list = ", ".join(quote(name) for name in names)
-    pairs = list(zip(names, converters, strict=True))
-    data = [tuple(row[name] if convert is None or row[name] is None else convert(row[name]) for name, convert in pairs) for row in rows]
+    data = [[row[name] for name in names] for row in rows]
+    for position, convert in enumerate(converters):
+        if convert is None:
+            continue
+        last: Any = None
+        last_converted: Any = None
+        for record in data:
+            value = record[position]
+            if value is None:
+                continue
+            # a batch shares many values (its timestamp, empty lists): convert each once
+            if value is not last:
+                last, last_converted = value, convert(value)
+            record[position] = last_converted
     cursor = connection.connection.driver_connection.cursor()
     if dialect.name == "postgresql":
         statement = f"COPY {quote(table.name)} ({column_list}) FROM STDIN"

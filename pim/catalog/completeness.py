@@ -54,27 +54,34 @@ class _Pair:
     channel_id: int
     locale: str
     locale_id: int
-    checks: tuple[_Check, ...]
+    checks: tuple[int, ...]  # indexes into the family plan's distinct checks
+
+
+@dataclass(frozen=True)
+class _Plan:
+    checks: tuple[_Check, ...]  # each distinct check once, however many pairs share it
+    pairs: tuple[_Pair, ...]
 
 
 class CompletenessCalculator:
     """Compute completeness rows for products of any family, compiling each family once.
 
-    A family compiles to one list of checks per (channel, locale), each check a ready-made
-    (attribute, scope key, locale key) lookup, so a product costs a few dict lookups per
-    required value.
+    A family compiles to its distinct checks, each a ready-made (attribute, scope key, locale
+    key) lookup, and per (channel, locale) the checks that apply; a product evaluates each
+    distinct check once (a brand required by every channel is looked up once, not eight times).
     """
 
     def __init__(self, structure: Structure):
         self.structure = structure
-        self._plans: dict[int, list[_Pair]] = {}
+        self._plans: dict[int, _Plan] = {}
 
-    def _plan(self, family: FamilyInfo) -> list[_Pair]:
+    def _plan(self, family: FamilyInfo) -> _Plan:
         plan = self._plans.get(family.id)
         if plan is not None:
             return plan
-        plan = []
         structure = self.structure
+        index: dict[_Check, int] = {}
+        pairs = []
         for channel in structure.channels.values():
             attributes = [structure.attributes[code] for code in family.requirements.get(channel.code, ())]
             for locale in channel.locales:
@@ -90,52 +97,54 @@ class CompletenessCalculator:
                         kind = _PRICE
                     else:
                         kind = _PLAIN
-                    checks.append(
-                        (
-                            attribute.code,
-                            channel.code if attribute.is_scopable else ALL_CHANNELS,
-                            locale if attribute.is_localizable else ALL_LOCALES,
-                            kind,
-                            channel.currencies,
-                        )
+                    check = (
+                        attribute.code,
+                        channel.code if attribute.is_scopable else ALL_CHANNELS,
+                        locale if attribute.is_localizable else ALL_LOCALES,
+                        kind,
+                        channel.currencies if kind == _PRICE else (),
                     )
-                plan.append(_Pair(channel.code, channel.id, locale, structure.locales[locale], tuple(checks)))
+                    checks.append(index.setdefault(check, len(index)))
+                pairs.append(_Pair(channel.code, channel.id, locale, structure.locales[locale], tuple(checks)))
+        plan = _Plan(tuple(index), tuple(pairs))
         self._plans[family.id] = plan
         return plan
 
     def required_count(self, family: FamilyInfo, channel: str, locale: str) -> int:
         """Return how many values a product of the family needs for a channel and locale."""
-        for pair in self._plan(family):
+        for pair in self._plan(family).pairs:
             if pair.channel == channel and pair.locale == locale:
                 return len(pair.checks)
         return 0
 
     def missing(self, family: FamilyInfo, values: dict[str, Any]) -> list[tuple[_Pair, list[str]]]:
         """Return the (channel, locale) pairs where the product misses values, with the codes missing."""
-        result = []
-        for pair in self._plan(family):
-            missing = None
-            for attribute, scope_key, locale_key, kind, currencies in pair.checks:
-                if kind == _IDENTIFIER:
-                    continue
-                data = values.get(attribute)
+        plan = self._plan(family)
+        filled = []
+        for attribute, scope_key, locale_key, kind, currencies in plan.checks:
+            if kind == _IDENTIFIER:
+                filled.append(True)
+                continue
+            data = values.get(attribute)
+            if data is not None:
+                data = data.get(scope_key)
                 if data is not None:
-                    data = data.get(scope_key)
-                    if data is not None:
-                        data = data.get(locale_key)
-                if data is None or data == "" or data == []:
-                    filled = False
-                elif kind == _METRIC:
-                    filled = data.get("amount") not in (None, "") and bool(data.get("unit"))
-                elif kind == _PRICE:
-                    present = {p["currency"] for p in data if p.get("amount") not in (None, "")}
-                    filled = all(c in present for c in currencies)
-                else:
-                    filled = True
-                if not filled:
-                    if missing is None:
-                        missing = []
-                    missing.append(attribute)
+                    data = data.get(locale_key)
+            if data is None or data == "" or data == []:
+                filled.append(False)
+            elif kind == _METRIC:
+                filled.append(data.get("amount") not in (None, "") and bool(data.get("unit")))
+            elif kind == _PRICE:
+                present = {p["currency"] for p in data if p.get("amount") not in (None, "")}
+                filled.append(all(c in present for c in currencies))
+            else:
+                filled.append(True)
+        if all(filled):
+            return []
+        result = []
+        checks = plan.checks
+        for pair in plan.pairs:
+            missing = [checks[i][0] for i in pair.checks if not filled[i]]
             if missing:
                 result.append((pair, missing))
         return result
@@ -145,7 +154,7 @@ class CompletenessCalculator:
         missing = {(pair.channel, pair.locale): codes for pair, codes in self.missing(family, values)}
         return [
             CompletenessRow(pair.channel, pair.locale, len(pair.checks), tuple(missing.get((pair.channel, pair.locale), ())))
-            for pair in self._plan(family)
+            for pair in self._plan(family).pairs
         ]
 
     def rows(self, product_id: int, family: FamilyInfo, values: dict[str, Any]) -> list[dict[str, Any]]:

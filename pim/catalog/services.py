@@ -692,7 +692,7 @@ def _check_batch_constraints(works: list[_Work], structure: Structure) -> None:
     if keys:
         known = {row.key: row.size for row in session.execute(select(MediaFile.key, MediaFile.size).where(MediaFile.key.in_(keys)))}
         for work in works:
-            for attribute, _locale, _scope, data in iter_values(work.values):
+            for attribute, _locale, _scope, data in iter_values({a: work.values[a] for a in structure.media_attributes if a in work.values}):
                 if isinstance(data, str) and data in work.media_keys:
                     info = structure.attributes[attribute]
                     if data not in known:

@@ -178,6 +178,8 @@ def format_decimal(number: Decimal) -> str:
 
 
 _CENT = Decimal("0.01")
+# A price amount as stored: no sign, no leading zero, two decimals.
+_CANONICAL_AMOUNT = re.compile(r"(?:0|[1-9][0-9]{0,14})\.[0-9]{2}")
 
 
 def format_amount(number: Decimal) -> str:
@@ -260,6 +262,7 @@ def _prices(attribute: AttributeInfo, data: Any, ctx: ValueContext) -> list[dict
     if not isinstance(data, list):
         raise ValueError_('expects a list of {"amount": number, "currency": code}', ErrorCode.INVALID_TYPE)
     prices: dict[str, str] = {}
+    fast = attribute.is_decimals_allowed and attribute.number_min is None and attribute.number_max is None
     for item in data:
         if not isinstance(item, dict) or "currency" not in item:
             raise ValueError_('expects a list of {"amount": number, "currency": code}', ErrorCode.INVALID_TYPE)
@@ -268,12 +271,17 @@ def _prices(attribute: AttributeInfo, data: Any, ctx: ValueContext) -> list[dict
             raise ValueError_(f"uses currency {currency!r}, which is not enabled", ErrorCode.UNKNOWN_CURRENCY)
         if currency in prices:
             raise ValueError_(f"has two prices in {currency}", ErrorCode.DUPLICATE)
-        if item.get("amount") in (None, ""):
+        given = item.get("amount")
+        if given in (None, ""):
             continue
-        amount = parse_decimal(item["amount"], attribute, ctx.decimal_separator)
+        if fast and isinstance(given, str) and _CANONICAL_AMOUNT.fullmatch(given):
+            # already what we store ("12.50"): nothing to parse
+            prices[currency] = given
+            continue
+        amount = parse_decimal(given, attribute, ctx.decimal_separator)
         if amount < 0:
-            raise ValueError_(f"does not allow a negative price, got {item['amount']!r}", ErrorCode.NEGATIVE)
-        _check_range(attribute, amount, item["amount"])
+            raise ValueError_(f"does not allow a negative price, got {given!r}", ErrorCode.NEGATIVE)
+        _check_range(attribute, amount, given)
         prices[currency] = format_amount(amount)
     return [{"amount": prices[c], "currency": c} for c in sorted(prices)]
 

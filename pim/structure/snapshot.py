@@ -152,6 +152,8 @@ class Structure:
     association_types: dict[str, tuple[int, bool]] = field(default_factory=dict)
     # unique attributes other than the identifier (an EAN), checked on every product write
     unique_attributes: tuple[AttributeInfo, ...] = ()
+    # image and file attributes, whose values name stored media files
+    media_attributes: tuple[str, ...] = ()
     # (attribute, locale, channel) triples already found valid, so each is checked once
     checked_dimensions: set[tuple[str, Any, Any]] = field(default_factory=set)
 
@@ -236,6 +238,9 @@ def _load(revision: str) -> Structure:
 
     structure.unique_attributes = tuple(
         a for a in structure.attributes.values() if a.is_unique and a.type is not AttributeType.IDENTIFIER
+    )
+    structure.media_attributes = tuple(
+        a.code for a in structure.attributes.values() if a.type in (AttributeType.IMAGE, AttributeType.FILE)
     )
     code_of = {i: a.code for i, a in structure.attributes_by_id.items()}
     channel_codes = dict(session.execute(select(Channel.id, Channel.code)).all())
