@@ -15,6 +15,7 @@ loaded database is kept (its URL is printed) for bench/grid_queries.py.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import resource
@@ -23,7 +24,7 @@ import time
 import uuid
 from pathlib import Path
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Integer, MetaData, String, Table, Text, Uuid, create_engine, text
+from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table, Text, Uuid, create_engine, text
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -79,10 +80,10 @@ def main() -> None:
 
 
 def run(count: int, batch_size: int, skip_raw: bool) -> dict[str, object]:
+    import random
+
     from pim.catalog.services import save_product_models, upsert_products
     from pim.demo import DemoGenerator, _make_images, install_demo_structure
-
-    import random
 
     install_demo_structure()
     images = _make_images(random.Random(1))
@@ -96,7 +97,7 @@ def run(count: int, batch_size: int, skip_raw: bool) -> dict[str, object]:
     last_report = started
     while True:
         t0 = time.perf_counter()
-        batch = [item for _, item in zip(range(batch_size), stream)]
+        batch = list(itertools.islice(stream, batch_size))
         timings["generate"] += time.perf_counter() - t0
         if not batch:
             break
@@ -167,7 +168,7 @@ def raw_executemany(count: int, batch_size: int, images: dict[str, str]) -> dict
     elapsed = cpu = 0.0
     written = 0
     while True:
-        batch = [item for _, item in zip(range(batch_size), stream)]
+        batch = list(itertools.islice(stream, batch_size))
         generator.models = []
         if not batch:
             break

@@ -222,7 +222,9 @@ def product() -> None:
 @click.option("--count", "with_count", is_flag=True, help="Print the number of matches on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines.")
 @with_app
-def product_list(filter_json: str, search: str, sort: str, desc: bool, locale: str | None, scope: str | None, limit: int, with_count: bool, as_json: bool) -> None:
+def product_list(
+    filter_json: str, search: str, sort: str, desc: bool, locale: str | None, scope: str | None, limit: int, with_count: bool, as_json: bool
+) -> None:
     """List products: identifier and label, through the query service."""
     from pim.catalog.queries import ProductQuery, count_products, list_products, parse_filters
     from pim.catalog.serialize import label_of
@@ -281,7 +283,9 @@ def product_history(identifier: str, as_json: bool) -> None:
             click.echo(json.dumps(version, ensure_ascii=False, default=str))
         else:
             job = f" job {version['job_id']}" if version["job_id"] else ""
-            click.echo(f"v{version['version']}  {version['logged_at']}  {version['author']} ({version['source']}{job})  {', '.join(sorted(version['changes']))}")
+            click.echo(
+                f"v{version['version']}  {version['logged_at']}  {version['author']} ({version['source']}{job})  {', '.join(sorted(version['changes']))}"
+            )
 
 
 @product.command("revert")

@@ -20,8 +20,8 @@ from pim.actor import Actor, Source
 from pim.catalog.categories import create_category
 from pim.catalog.media import store_media
 from pim.catalog.models import ProductModel
-from pim.errors import Invalid
 from pim.catalog.services import ProductInput, ProductModelInput, UpsertReport, save_product_models, upsert_products
+from pim.errors import Invalid
 from pim.structure import services as structure
 from pim.structure.models import Attribute, AttributeType
 from pim.structure.snapshot import bump_revision
@@ -39,7 +39,16 @@ RATES = {"EUR": 1.0, "USD": 1.08, "RUB": 98.0}
 CHANNEL_MARKUP = {"ecommerce": 0.95, "marketplace": 1.0, "print": 1.0, "pos": 1.05}
 
 BRANDS = ["nordlys", "aurora", "kestrel", "volga", "berglund", "sierra", "mistral", "taiga"]
-BRAND_LABELS = {"nordlys": "Nordlys", "aurora": "Aurora", "kestrel": "Kestrel", "volga": "Volga", "berglund": "Berglund", "sierra": "Sierra", "mistral": "Mistral", "taiga": "Taiga"}
+BRAND_LABELS = {
+    "nordlys": "Nordlys",
+    "aurora": "Aurora",
+    "kestrel": "Kestrel",
+    "volga": "Volga",
+    "berglund": "Berglund",
+    "sierra": "Sierra",
+    "mistral": "Mistral",
+    "taiga": "Taiga",
+}
 COLORS = {
     "black": ("Black", "Schwarz", "Чёрный", (30, 30, 34)),
     "white": ("White", "Weiß", "Белый", (236, 236, 232)),
@@ -52,9 +61,28 @@ COLORS = {
 }
 SHOE_SIZES = [str(s) for s in range(36, 47)]
 APPAREL_SIZES = ["xs", "s", "m", "l", "xl", "xxl"]
-SHOE_STYLES = [("Trail Runner", "Trailläufer", "Кроссовки для трейла"), ("City Sneaker", "Stadtsneaker", "Городские кеды"), ("Chelsea Boot", "Chelsea-Stiefel", "Ботинки челси"), ("Loafer", "Loafer", "Лоферы"), ("Hiking Boot", "Wanderstiefel", "Треккинговые ботинки"), ("Sandal", "Sandale", "Сандалии")]
-APPAREL_STYLES = [("Merino Sweater", "Merinopullover", "Свитер из мериноса"), ("Rain Jacket", "Regenjacke", "Дождевик"), ("Chino Trousers", "Chinohose", "Брюки чинос"), ("Linen Shirt", "Leinenhemd", "Льняная рубашка"), ("Down Vest", "Daunenweste", "Пуховый жилет")]
-ELECTRONICS = [("Smart TV", "Smart-TV", "Смарт-телевизор", "tv"), ("Soundbar", "Soundbar", "Саундбар", "audio"), ("Headphones", "Kopfhörer", "Наушники", "audio"), ("Smartphone", "Smartphone", "Смартфон", "phones"), ("Tablet", "Tablet", "Планшет", "phones")]
+SHOE_STYLES = [
+    ("Trail Runner", "Trailläufer", "Кроссовки для трейла"),
+    ("City Sneaker", "Stadtsneaker", "Городские кеды"),
+    ("Chelsea Boot", "Chelsea-Stiefel", "Ботинки челси"),
+    ("Loafer", "Loafer", "Лоферы"),
+    ("Hiking Boot", "Wanderstiefel", "Треккинговые ботинки"),
+    ("Sandal", "Sandale", "Сандалии"),
+]
+APPAREL_STYLES = [
+    ("Merino Sweater", "Merinopullover", "Свитер из мериноса"),
+    ("Rain Jacket", "Regenjacke", "Дождевик"),
+    ("Chino Trousers", "Chinohose", "Брюки чинос"),
+    ("Linen Shirt", "Leinenhemd", "Льняная рубашка"),
+    ("Down Vest", "Daunenweste", "Пуховый жилет"),
+]
+ELECTRONICS = [
+    ("Smart TV", "Smart-TV", "Смарт-телевизор", "tv"),
+    ("Soundbar", "Soundbar", "Саундбар", "audio"),
+    ("Headphones", "Kopfhörer", "Наушники", "audio"),
+    ("Smartphone", "Smartphone", "Смартфон", "phones"),
+    ("Tablet", "Tablet", "Планшет", "phones"),
+]
 GROCERIES = [
     ("Alpine Milk", "Alpenmilch", "Альпийское молоко", "dairy", "volume"),
     ("Greek Yoghurt", "Griechischer Joghurt", "Греческий йогурт", "dairy", "weight"),
@@ -65,7 +93,13 @@ GROCERIES = [
     ("Olive Oil", "Olivenöl", "Оливковое масло", "pantry", "volume"),
     ("Coffee Beans", "Kaffeebohnen", "Кофе в зёрнах", "pantry", "weight"),
 ]
-MATERIALS = [("leather", "Leder", "кожа"), ("cotton", "Baumwolle", "хлопок"), ("wool", "Wolle", "шерсть"), ("recycled polyester", "recyceltes Polyester", "переработанный полиэстер"), ("suede", "Wildleder", "замша")]
+MATERIALS = [
+    ("leather", "Leder", "кожа"),
+    ("cotton", "Baumwolle", "хлопок"),
+    ("wool", "Wolle", "шерсть"),
+    ("recycled polyester", "recyceltes Polyester", "переработанный полиэстер"),
+    ("suede", "Wildleder", "замша"),
+]
 ORIGINS = ["de", "it", "pt", "ru", "tr", "cn", "vn", "us"]
 FEATURES = ["waterproof", "vegan", "recycled", "bluetooth", "energy_saving", "organic", "lightweight"]
 SENTENCES = {
@@ -151,30 +185,132 @@ def _install_categories() -> None:
 def _install_attributes() -> None:
     create = structure.create_attribute
     create("sku", type=AttributeType.IDENTIFIER, group="general", labels={"en_US": "SKU", "de_DE": "SKU", "ru_RU": "Артикул"})
-    create("name", type=AttributeType.TEXT, group="marketing", is_localizable=True, max_characters=150, labels={"en_US": "Name", "de_DE": "Name", "ru_RU": "Название"})
-    create("description", type=AttributeType.TEXTAREA, group="marketing", is_localizable=True, is_scopable=True, max_characters=5000, is_wysiwyg=True, labels={"en_US": "Description", "de_DE": "Beschreibung", "ru_RU": "Описание"})
-    create("price", type=AttributeType.PRICE_COLLECTION, group="prices", is_scopable=True, is_decimals_allowed=True, labels={"en_US": "Price", "de_DE": "Preis", "ru_RU": "Цена"})
-    create("ean", type=AttributeType.TEXT, group="general", is_unique=True, validation_regexp=r"^\d{13}$", labels={"en_US": "EAN", "de_DE": "EAN", "ru_RU": "Штрихкод EAN"})
+    create(
+        "name",
+        type=AttributeType.TEXT,
+        group="marketing",
+        is_localizable=True,
+        max_characters=150,
+        labels={"en_US": "Name", "de_DE": "Name", "ru_RU": "Название"},
+    )
+    create(
+        "description",
+        type=AttributeType.TEXTAREA,
+        group="marketing",
+        is_localizable=True,
+        is_scopable=True,
+        max_characters=5000,
+        is_wysiwyg=True,
+        labels={"en_US": "Description", "de_DE": "Beschreibung", "ru_RU": "Описание"},
+    )
+    create(
+        "price",
+        type=AttributeType.PRICE_COLLECTION,
+        group="prices",
+        is_scopable=True,
+        is_decimals_allowed=True,
+        labels={"en_US": "Price", "de_DE": "Preis", "ru_RU": "Цена"},
+    )
+    create(
+        "ean",
+        type=AttributeType.TEXT,
+        group="general",
+        is_unique=True,
+        validation_regexp=r"^\d{13}$",
+        labels={"en_US": "EAN", "de_DE": "EAN", "ru_RU": "Штрихкод EAN"},
+    )
     create("brand", type=AttributeType.SIMPLE_SELECT, group="marketing", labels={"en_US": "Brand", "de_DE": "Marke", "ru_RU": "Бренд"})
     create("color", type=AttributeType.SIMPLE_SELECT, group="marketing", labels={"en_US": "Colour", "de_DE": "Farbe", "ru_RU": "Цвет"})
     create("size", type=AttributeType.SIMPLE_SELECT, group="marketing", labels={"en_US": "Size", "de_DE": "Größe", "ru_RU": "Размер"})
     create("material", type=AttributeType.TEXT, group="marketing", is_localizable=True, labels={"en_US": "Material", "de_DE": "Material", "ru_RU": "Материал"})
-    create("keywords", type=AttributeType.TEXT, group="marketing", is_localizable=True, labels={"en_US": "Keywords", "de_DE": "Schlagwörter", "ru_RU": "Ключевые слова"})
-    create("country_of_origin", type=AttributeType.SIMPLE_SELECT, group="general", labels={"en_US": "Country of origin", "de_DE": "Herkunftsland", "ru_RU": "Страна производства"})
+    create(
+        "keywords",
+        type=AttributeType.TEXT,
+        group="marketing",
+        is_localizable=True,
+        labels={"en_US": "Keywords", "de_DE": "Schlagwörter", "ru_RU": "Ключевые слова"},
+    )
+    create(
+        "country_of_origin",
+        type=AttributeType.SIMPLE_SELECT,
+        group="general",
+        labels={"en_US": "Country of origin", "de_DE": "Herkunftsland", "ru_RU": "Страна производства"},
+    )
     create("gender", type=AttributeType.SIMPLE_SELECT, group="marketing", labels={"en_US": "Gender", "de_DE": "Geschlecht", "ru_RU": "Пол"})
     create("features", type=AttributeType.MULTI_SELECT, group="marketing", labels={"en_US": "Features", "de_DE": "Merkmale", "ru_RU": "Особенности"})
-    create("weight", type=AttributeType.METRIC, group="technical", metric_family="Weight", default_metric_unit="KILOGRAM", is_negative_allowed=False, labels={"en_US": "Weight", "de_DE": "Gewicht", "ru_RU": "Вес"})
-    create("net_content", type=AttributeType.METRIC, group="technical", metric_family="Weight", default_metric_unit="GRAM", is_negative_allowed=False, labels={"en_US": "Net weight", "de_DE": "Nettogewicht", "ru_RU": "Масса нетто"})
-    create("net_volume", type=AttributeType.METRIC, group="technical", metric_family="Volume", default_metric_unit="MILLILITER", is_negative_allowed=False, labels={"en_US": "Net volume", "de_DE": "Nettovolumen", "ru_RU": "Объём"})
-    create("screen_size", type=AttributeType.METRIC, group="technical", metric_family="Length", default_metric_unit="INCH", is_negative_allowed=False, labels={"en_US": "Screen size", "de_DE": "Bildschirmgröße", "ru_RU": "Диагональ"})
-    create("warranty_months", type=AttributeType.NUMBER, group="technical", is_decimals_allowed=False, is_negative_allowed=False, number_max="120", labels={"en_US": "Warranty (months)", "de_DE": "Garantie (Monate)", "ru_RU": "Гарантия (мес.)"})
-    create("release_date", type=AttributeType.DATE, group="general", date_min="2000-01-01", labels={"en_US": "Release date", "de_DE": "Erscheinungsdatum", "ru_RU": "Дата выхода"})
+    create(
+        "weight",
+        type=AttributeType.METRIC,
+        group="technical",
+        metric_family="Weight",
+        default_metric_unit="KILOGRAM",
+        is_negative_allowed=False,
+        labels={"en_US": "Weight", "de_DE": "Gewicht", "ru_RU": "Вес"},
+    )
+    create(
+        "net_content",
+        type=AttributeType.METRIC,
+        group="technical",
+        metric_family="Weight",
+        default_metric_unit="GRAM",
+        is_negative_allowed=False,
+        labels={"en_US": "Net weight", "de_DE": "Nettogewicht", "ru_RU": "Масса нетто"},
+    )
+    create(
+        "net_volume",
+        type=AttributeType.METRIC,
+        group="technical",
+        metric_family="Volume",
+        default_metric_unit="MILLILITER",
+        is_negative_allowed=False,
+        labels={"en_US": "Net volume", "de_DE": "Nettovolumen", "ru_RU": "Объём"},
+    )
+    create(
+        "screen_size",
+        type=AttributeType.METRIC,
+        group="technical",
+        metric_family="Length",
+        default_metric_unit="INCH",
+        is_negative_allowed=False,
+        labels={"en_US": "Screen size", "de_DE": "Bildschirmgröße", "ru_RU": "Диагональ"},
+    )
+    create(
+        "warranty_months",
+        type=AttributeType.NUMBER,
+        group="technical",
+        is_decimals_allowed=False,
+        is_negative_allowed=False,
+        number_max="120",
+        labels={"en_US": "Warranty (months)", "de_DE": "Garantie (Monate)", "ru_RU": "Гарантия (мес.)"},
+    )
+    create(
+        "release_date",
+        type=AttributeType.DATE,
+        group="general",
+        date_min="2000-01-01",
+        labels={"en_US": "Release date", "de_DE": "Erscheinungsdatum", "ru_RU": "Дата выхода"},
+    )
     create("is_organic", type=AttributeType.BOOLEAN, group="technical", labels={"en_US": "Organic", "de_DE": "Bio", "ru_RU": "Органический"})
-    create("image", type=AttributeType.IMAGE, group="media", allowed_extensions=["jpg", "jpeg", "png", "webp"], max_file_size=10 * 1024 * 1024, labels={"en_US": "Image", "de_DE": "Bild", "ru_RU": "Изображение"})
-    create("datasheet", type=AttributeType.FILE, group="media", allowed_extensions=["pdf"], labels={"en_US": "Datasheet", "de_DE": "Datenblatt", "ru_RU": "Паспорт"})
+    create(
+        "image",
+        type=AttributeType.IMAGE,
+        group="media",
+        allowed_extensions=["jpg", "jpeg", "png", "webp"],
+        max_file_size=10 * 1024 * 1024,
+        labels={"en_US": "Image", "de_DE": "Bild", "ru_RU": "Изображение"},
+    )
+    create(
+        "datasheet",
+        type=AttributeType.FILE,
+        group="media",
+        allowed_extensions=["pdf"],
+        labels={"en_US": "Datasheet", "de_DE": "Datenblatt", "ru_RU": "Паспорт"},
+    )
     structure.create_attribute_options("brand", [{"code": b, "labels": {"en_US": BRAND_LABELS[b]}} for b in BRANDS])
     structure.create_attribute_options("color", [{"code": c, "labels": {"en_US": v[0], "de_DE": v[1], "ru_RU": v[2]}} for c, v in COLORS.items()])
-    structure.create_attribute_options("size", [{"code": f"eu_{s}", "labels": {"en_US": f"EU {s}"}} for s in SHOE_SIZES] + [{"code": s, "labels": {"en_US": s.upper()}} for s in APPAREL_SIZES])
+    structure.create_attribute_options(
+        "size", [{"code": f"eu_{s}", "labels": {"en_US": f"EU {s}"}} for s in SHOE_SIZES] + [{"code": s, "labels": {"en_US": s.upper()}} for s in APPAREL_SIZES]
+    )
     structure.create_attribute_options("country_of_origin", [{"code": c, "labels": {"en_US": c.upper()}} for c in ORIGINS])
     structure.create_attribute_options("gender", [{"code": g, "labels": {"en_US": g.capitalize()}} for g in ("men", "women", "unisex", "kids")])
     structure.create_attribute_options("features", [{"code": f, "labels": {"en_US": f.replace("_", " ").capitalize()}} for f in FEATURES])
@@ -188,12 +324,47 @@ def _install_families() -> None:
         "print": ["name", "description", "image", "price"],
         "pos": ["name", "price", "ean"],
     }
-    structure.create_family("shoes", labels={"en_US": "Shoes", "de_DE": "Schuhe", "ru_RU": "Обувь"}, attributes=[*common, "color", "size", "material", "gender", "weight"], attribute_as_label="name", attribute_as_image="image", requirements={**requirements, "ecommerce": [*requirements["ecommerce"], "color", "size"]})
-    structure.create_family("apparel", labels={"en_US": "Apparel", "de_DE": "Bekleidung", "ru_RU": "Одежда"}, attributes=[*common, "color", "size", "material", "gender"], attribute_as_label="name", attribute_as_image="image", requirements={**requirements, "ecommerce": [*requirements["ecommerce"], "color", "size", "material"]})
-    structure.create_family("electronics", labels={"en_US": "Electronics", "de_DE": "Elektronik", "ru_RU": "Электроника"}, attributes=[*common, "color", "weight", "screen_size", "warranty_months", "datasheet"], attribute_as_label="name", attribute_as_image="image", requirements={**requirements, "ecommerce": [*requirements["ecommerce"], "weight", "warranty_months"]})
-    structure.create_family("grocery", labels={"en_US": "Grocery", "de_DE": "Lebensmittel", "ru_RU": "Продукты"}, attributes=[*common, "net_content", "net_volume", "is_organic"], attribute_as_label="name", attribute_as_image="image", requirements={**requirements, "pos": [*requirements["pos"]]})
-    structure.create_family_variant("shoes_color_size", family="shoes", labels={"en_US": "Shoes by colour and size"}, levels=[{"axes": ["color"], "attributes": ["image", "material"]}, {"axes": ["size"], "attributes": ["sku", "ean", "weight", "price"]}])
-    structure.create_family_variant("apparel_size", family="apparel", labels={"en_US": "Apparel by size"}, levels=[{"axes": ["size"], "attributes": ["sku", "ean", "price"]}])
+    structure.create_family(
+        "shoes",
+        labels={"en_US": "Shoes", "de_DE": "Schuhe", "ru_RU": "Обувь"},
+        attributes=[*common, "color", "size", "material", "gender", "weight"],
+        attribute_as_label="name",
+        attribute_as_image="image",
+        requirements={**requirements, "ecommerce": [*requirements["ecommerce"], "color", "size"]},
+    )
+    structure.create_family(
+        "apparel",
+        labels={"en_US": "Apparel", "de_DE": "Bekleidung", "ru_RU": "Одежда"},
+        attributes=[*common, "color", "size", "material", "gender"],
+        attribute_as_label="name",
+        attribute_as_image="image",
+        requirements={**requirements, "ecommerce": [*requirements["ecommerce"], "color", "size", "material"]},
+    )
+    structure.create_family(
+        "electronics",
+        labels={"en_US": "Electronics", "de_DE": "Elektronik", "ru_RU": "Электроника"},
+        attributes=[*common, "color", "weight", "screen_size", "warranty_months", "datasheet"],
+        attribute_as_label="name",
+        attribute_as_image="image",
+        requirements={**requirements, "ecommerce": [*requirements["ecommerce"], "weight", "warranty_months"]},
+    )
+    structure.create_family(
+        "grocery",
+        labels={"en_US": "Grocery", "de_DE": "Lebensmittel", "ru_RU": "Продукты"},
+        attributes=[*common, "net_content", "net_volume", "is_organic"],
+        attribute_as_label="name",
+        attribute_as_image="image",
+        requirements={**requirements, "pos": [*requirements["pos"]]},
+    )
+    structure.create_family_variant(
+        "shoes_color_size",
+        family="shoes",
+        labels={"en_US": "Shoes by colour and size"},
+        levels=[{"axes": ["color"], "attributes": ["image", "material"]}, {"axes": ["size"], "attributes": ["sku", "ean", "weight", "price"]}],
+    )
+    structure.create_family_variant(
+        "apparel_size", family="apparel", labels={"en_US": "Apparel by size"}, levels=[{"axes": ["size"], "attributes": ["sku", "ean", "price"]}]
+    )
 
 
 # --- images --------------------------------------------------------------------------------
@@ -323,7 +494,13 @@ class DemoGenerator:
         root = f"SHOE{number:07d}"
         missing = self._incomplete()
         names = tuple(f"{BRAND_LABELS[brand]} {style[i]}" for i in range(3))
-        category = rng.choice({"men": ["men_sneakers", "men_boots", "men_formal"], "women": ["women_sneakers", "women_boots", "women_sandals"], "unisex": ["men_sneakers", "women_sneakers"]}[gender])
+        category = rng.choice(
+            {
+                "men": ["men_sneakers", "men_boots", "men_formal"],
+                "women": ["women_sneakers", "women_boots", "women_sandals"],
+                "unisex": ["men_sneakers", "women_sneakers"],
+            }[gender]
+        )
         self.models.append(
             ProductModelInput(
                 code=root,
@@ -390,13 +567,19 @@ class DemoGenerator:
         if "image" not in missing and self.images:
             values["image"] = _one(self.images[color])
         category = rng.choice(["sweaters", "shirts", "bottoms", "jackets", "vests"])
-        self.models.append(ProductModelInput(code=code, family_variant="apparel_size", values=values, categories=[category] + (["summer_sale"] if rng.random() < 0.1 else [])))
+        self.models.append(
+            ProductModelInput(code=code, family_variant="apparel_size", values=values, categories=[category] + (["summer_sale"] if rng.random() < 0.1 else []))
+        )
         base = rng.choice([29, 39, 49, 69, 89, 129])
         items = []
         for size in APPAREL_SIZES[rng.randint(0, 1) : rng.randint(4, 6)]:
             if len(items) >= room:
                 break
-            items.append(ProductInput(identifier=f"{code}_{size.upper()}", parent=code, values={"size": _one(size), "ean": _one(self._ean()), "price": _prices(base, rng)}))
+            items.append(
+                ProductInput(
+                    identifier=f"{code}_{size.upper()}", parent=code, values={"size": _one(size), "ean": _one(self._ean()), "price": _prices(base, rng)}
+                )
+            )
         return items
 
     def _electronics(self) -> ProductInput:
@@ -404,7 +587,11 @@ class DemoGenerator:
         name, name_de, name_ru, category = rng.choice(ELECTRONICS)
         brand = rng.choice(BRANDS)
         model_number = rng.randint(100, 999)
-        names = (f"{BRAND_LABELS[brand]} {name} {model_number}", f"{BRAND_LABELS[brand]} {name_de} {model_number}", f"{name_ru} {BRAND_LABELS[brand]} {model_number}")
+        names = (
+            f"{BRAND_LABELS[brand]} {name} {model_number}",
+            f"{BRAND_LABELS[brand]} {name_de} {model_number}",
+            f"{name_ru} {BRAND_LABELS[brand]} {model_number}",
+        )
         missing = self._incomplete()
         color = rng.choice(["black", "white", "grey"])
         values: dict[str, Any] = {
@@ -441,7 +628,11 @@ class DemoGenerator:
             amount = rng.choice([0.33, 0.5, 1, 1.5])
             content = {"net_volume": _one({"amount": amount, "unit": "LITER"})}
             suffix = f"{amount:g} l"
-        names = (f"{BRAND_LABELS[brand]} {name}, {suffix}", f"{BRAND_LABELS[brand]} {name_de}, {suffix}", f"{name_ru} {BRAND_LABELS[brand]}, {suffix.replace('g', 'г').replace('l', 'л')}")
+        names = (
+            f"{BRAND_LABELS[brand]} {name}, {suffix}",
+            f"{BRAND_LABELS[brand]} {name_de}, {suffix}",
+            f"{name_ru} {BRAND_LABELS[brand]}, {suffix.replace('g', 'г').replace('l', 'л')}",
+        )
         missing = self._incomplete()
         values: dict[str, Any] = {
             "name": _localized(names, missing),
@@ -459,9 +650,7 @@ class DemoGenerator:
         return ProductInput(identifier=f"GR{self.serial + 1:08d}", family="grocery", categories=[category], values=values)
 
 
-def load_demo(
-    *, products: int = 10000, seed: int = 42, batch_size: int = 1000, on_progress: Callable[[int], None] | None = None
-) -> UpsertReport:
+def load_demo(*, products: int = 10000, seed: int = 42, batch_size: int = 1000, on_progress: Callable[[int], None] | None = None) -> UpsertReport:
     """Load the demo structure and `products` generated products through the catalogue services."""
     actor = Actor("demo", Source.IMPORT)
     install_demo_structure()

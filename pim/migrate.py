@@ -9,6 +9,11 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine
 
 
+def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    """Leave SQLite's full-text index out of schema comparisons: migrations manage it by hand."""
+    return not (type_ == "table" and name is not None and name.startswith("product_fts"))
+
+
 def alembic_config(engine: Engine | None = None, connection: Connection | None = None) -> Config:
     """Return an Alembic configuration pointing at our migration scripts and database."""
     config = Config()

@@ -39,7 +39,10 @@ def _postgres_database(name: str) -> str:
 
 def _drop_postgres_database(url: str) -> None:
     target = make_url(url)
-    admin = create_engine(target.set(database=make_url(os.environ["PIM_TEST_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1)).database), isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        target.set(database=make_url(os.environ["PIM_TEST_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1)).database),
+        isolation_level="AUTOCOMMIT",
+    )
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
     admin.dispose()

@@ -21,9 +21,7 @@ def get_category(code: str) -> Category:
     return category
 
 
-def create_category(
-    code: str, *, parent: str | None = None, labels: Mapping[str, str] | None = None, sort_order: int = 0
-) -> Category:
+def create_category(code: str, *, parent: str | None = None, labels: Mapping[str, str] | None = None, sort_order: int = 0) -> Category:
     """Create a category under a parent, or a new tree when no parent is given."""
     check_code(code)
     with db.transaction() as session:
@@ -99,9 +97,7 @@ def delete_category(code: str) -> None:
     with db.transaction() as session:
         category = get_category(code)
         subtree = select(Category.id).where(Category.path.startswith(category.path))
-        used = session.scalar(
-            select(func.count(func.distinct(ProductCategory.product_id))).where(ProductCategory.category_id.in_(subtree))
-        )
+        used = session.scalar(select(func.count(func.distinct(ProductCategory.product_id))).where(ProductCategory.category_id.in_(subtree)))
         if used:
             raise Conflict(f"Category {code!r} or a category below it classifies {used} products; unclassify them first")
         channels = session.scalars(select(Channel.code).where(Channel.category_tree_id == category.id)).all()

@@ -123,9 +123,7 @@ class ProductAssociation(Base):
     """A link from a product to another product or product model, with a quantity for packs."""
 
     __tablename__ = "product_association"
-    __table_args__ = (
-        UniqueConstraint("owner_id", "association_type_id", "target_product_id", "target_model_id"),
-    )
+    __table_args__ = (UniqueConstraint("owner_id", "association_type_id", "target_product_id", "target_model_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"))
     association_type_id: Mapped[int] = mapped_column(ForeignKey("association_type.id"), index=True)

@@ -56,6 +56,8 @@ from pim.structure.snapshot import ALL_CHANNELS, ALL_LOCALES, AttributeInfo, Str
 FIELD_PROPERTIES = {"identifier", "uuid", "family", "enabled", "categories", "completeness", "updated", "created", "parent", "search"}
 SORT_FIELDS = {"identifier", "updated", "created", "label"}
 MAX_PAGE = 1000
+# Number of category links above which a category filter probes per product (see categories()).
+BIG_SUBTREE = 20000
 _LOWEST = Decimal("-1e300")
 
 
@@ -107,9 +109,11 @@ def parse_filters(raw: Any) -> dict[str, list[dict[str, Any]]]:
 class _Builder:
     """Turn filters into SQL conditions, joining product models only when attribute values are read."""
 
-    def __init__(self, structure: Structure, query: ProductQuery):
+    def __init__(self, structure: Structure, query: ProductQuery, *, is_count: bool = False):
         self.structure = structure
         self.query = query
+        # a count reads every match, so set-based conditions beat per-product probes
+        self.is_count = is_count
         self.parent = aliased(ProductModel, name="parent_model")
         self.grandparent = aliased(ProductModel, name="grandparent_model")
         self.needs_models = False
@@ -175,7 +179,9 @@ class _Builder:
                 raise _bad(name, "Full-text search needs a text value")
             return match_condition(value)
         if name == "uuid":
-            return _in_condition(cast(Product.uuid, String), operator, [str(v).replace("-", "") if self.dialect == "sqlite" else str(v) for v in _list(value, name)], name)
+            return _in_condition(
+                cast(Product.uuid, String), operator, [str(v).replace("-", "") if self.dialect == "sqlite" else str(v) for v in _list(value, name)], name
+            )
         if name == "family":
             return self.family(operator, value)
         if name == "enabled":
@@ -226,9 +232,19 @@ class _Builder:
             ids = [r.id for r in rows]
         else:
             raise _bad("categories", f"Operator {operator!r} is not supported on categories")
-        linked = Product.id.in_(select(ProductCategory.product_id).where(ProductCategory.category_id.in_(ids)))
+        probe = exists().where(ProductCategory.product_id == Product.id, ProductCategory.category_id.in_(ids))
         if operator.startswith("NOT"):
-            return not_(linked)
+            return not_(probe)
+        # A page of a big subtree (most of the catalogue) is best probed product by product
+        # while the sort index is walked; a small subtree, or a count, is best read whole first.
+        # Counting the links up to a bound tells which, reading at most that many index entries.
+        whole = Product.id.in_(select(ProductCategory.product_id).where(ProductCategory.category_id.in_(ids)))
+        if self.is_count:
+            linked = whole
+        else:
+            sample = select(ProductCategory.product_id).where(ProductCategory.category_id.in_(ids)).limit(BIG_SUBTREE)
+            is_big = db.session.scalar(select(func.count()).select_from(sample.subquery())) >= BIG_SUBTREE
+            linked = probe if is_big else whole
         if operator == "IN OR UNCLASSIFIED":
             return or_(linked, not_(classified))
         return linked
@@ -251,7 +267,11 @@ class _Builder:
         channel = self.structure.channels.get(scope or "")
         if channel is None:
             raise _bad("completeness", f"Completeness needs the scope (channel) it is about; {scope!r} is not a channel", ErrorCode.UNKNOWN_CHANNEL)
-        locales = spec.get("locales") or ([spec["locale"]] if spec.get("locale") else None) or ([self.query.locale] if self.query.locale in channel.locales else list(channel.locales))
+        locales = (
+            spec.get("locales")
+            or ([spec["locale"]] if spec.get("locale") else None)
+            or ([self.query.locale] if self.query.locale in channel.locales else list(channel.locales))
+        )
         unknown = [loc for loc in locales if loc not in channel.locales]
         if unknown:
             raise _bad("completeness", f"Channel {channel.code!r} has no locale {unknown[0]!r}", ErrorCode.UNKNOWN_LOCALE)
@@ -463,7 +483,9 @@ def _text_condition(column: Any, operator: str, value: Any, name: str, fold: Any
         return fold(column).like("%" + _like_escape(value.lower()) + "%", escape="\\")
     if operator == "DOES NOT CONTAIN":
         return not_(fold(column).like("%" + _like_escape(value.lower()) + "%", escape="\\"))
-    raise _bad(name, f"Operator {operator!r} is not supported on {name!r} (=, !=, IN, NOT IN, STARTS WITH, ENDS WITH, CONTAINS, DOES NOT CONTAIN, EMPTY, NOT EMPTY)")
+    raise _bad(
+        name, f"Operator {operator!r} is not supported on {name!r} (=, !=, IN, NOT IN, STARTS WITH, ENDS WITH, CONTAINS, DOES NOT CONTAIN, EMPTY, NOT EMPTY)"
+    )
 
 
 def _in_condition(column: Any, operator: str, values: list[Any], name: str) -> ColumnElement[bool]:
@@ -595,10 +617,10 @@ def _cursor_value(column: Any, value: Any) -> Any:
     return value
 
 
-def select_products(query: ProductQuery) -> tuple[Select[Any], list[Any], _Builder]:
+def select_products(query: ProductQuery, *, is_count: bool = False) -> tuple[Select[Any], list[Any], _Builder]:
     """Return the filtered (unsorted, unpaged) statement of product ids, its sort key and builder."""
     structure = get_structure()
-    builder = _Builder(structure, query)
+    builder = _Builder(structure, query, is_count=is_count)
     conditions = _conditions(builder, parse_filters(query.filters))
     key = _sort_key(builder, query)
     statement = select(Product.id).where(*conditions)
@@ -607,7 +629,7 @@ def select_products(query: ProductQuery) -> tuple[Select[Any], list[Any], _Build
 
 def count_products(query: ProductQuery) -> int:
     """Return how many products match the filters."""
-    statement, _key, _builder = select_products(query)
+    statement, _key, _builder = select_products(query, is_count=True)
     return int(db.session.scalar(select(func.count()).select_from(statement.subquery())) or 0)
 
 

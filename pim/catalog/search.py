@@ -67,6 +67,4 @@ def match_condition(query: str) -> ColumnElement[bool]:
         subquery = text("SELECT rowid FROM product_fts WHERE product_fts MATCH :fts").bindparams(fts=expression)
         return Product.id.in_(subquery.columns(literal_column("rowid")))
     tsquery = " & ".join(f"{t}:*" for t in terms)
-    return func.to_tsvector(literal_column("'simple'"), Product.search_text).op("@@")(
-        func.to_tsquery(literal_column("'simple'"), tsquery)
-    )
+    return func.to_tsvector(literal_column("'simple'"), Product.search_text).op("@@")(func.to_tsquery(literal_column("'simple'"), tsquery))

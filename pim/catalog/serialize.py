@@ -40,10 +40,7 @@ def completeness_of(product: Product, structure: Structure | None = None) -> lis
     family = structure.families_by_id.get(product.family_id) if product.family_id else None
     if family is None:
         return []
-    stored = {
-        (row.channel_id, row.locale_id): row
-        for row in db.session.scalars(select(Completeness).where(Completeness.product_id == product.id))
-    }
+    stored = {(row.channel_id, row.locale_id): row for row in db.session.scalars(select(Completeness).where(Completeness.product_id == product.id))}
     calculator = CompletenessCalculator(structure)
     result = []
     for channel in structure.channels.values():

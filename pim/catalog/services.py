@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, text, tuple_, update
+from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from pim import db
@@ -47,7 +47,6 @@ from pim.catalog.values import (
     split_key,
 )
 from pim.errors import Conflict, ErrorCode, FieldError, Invalid, NotFound
-from pim.structure.models import AttributeType
 from pim.structure.snapshot import FamilyInfo, FamilyVariantInfo, Structure, get_structure
 from pim.versioning.models import Version
 
@@ -191,9 +190,7 @@ class _Lookups:
         wanted = {c for c in codes if c not in self.categories and c not in self.missing_categories}
         if not wanted:
             return
-        for code, category_id, root_id in db.session.execute(
-            select(Category.code, Category.id, Category.root_id).where(Category.code.in_(wanted))
-        ):
+        for code, category_id, root_id in db.session.execute(select(Category.code, Category.id, Category.root_id).where(Category.code.in_(wanted))):
             self.categories[code] = (category_id, root_id)
         self.missing_categories |= wanted - set(self.categories)
 
@@ -277,9 +274,7 @@ def refresh_statistics() -> None:
             session.execute(text("ANALYZE product, unique_value, product_category, completeness, product_model"))
 
 
-def _run_batch(
-    items: list[ProductInput], actor: Actor, lookups: _Lookups, report: UpsertReport, decimal_separator: str
-) -> None:
+def _run_batch(items: list[ProductInput], actor: Actor, lookups: _Lookups, report: UpsertReport, decimal_separator: str) -> None:
     # A batch allocates many small acyclic objects; the cyclic collector would walk every live
     # object again and again while they pile up, so it waits until the batch is written.
     collecting = gc.isenabled()
@@ -291,9 +286,7 @@ def _run_batch(
             gc.enable()
 
 
-def _run_batch_unguarded(
-    items: list[ProductInput], actor: Actor, lookups: _Lookups, report: UpsertReport, decimal_separator: str
-) -> None:
+def _run_batch_unguarded(items: list[ProductInput], actor: Actor, lookups: _Lookups, report: UpsertReport, decimal_separator: str) -> None:
     with db.transaction():
         structure = get_structure()
         works = _prepare(items, structure, lookups, decimal_separator)
@@ -452,7 +445,11 @@ def _build(work: _Work, structure: Structure, lookups: _Lookups, decimal_separat
         chain = lookups.chain(parent)
         if len(chain) != variant.level_count:
             work.errors.append(
-                FieldError("parent", f"Product model {parent.code!r} is not at the last level of {variant.code!r}; variants hang below its sub-models", ErrorCode.NOT_AT_LEVEL)
+                FieldError(
+                    "parent",
+                    f"Product model {parent.code!r} is not at the last level of {variant.code!r}; variants hang below its sub-models",
+                    ErrorCode.NOT_AT_LEVEL,
+                )
             )
             return
         family = variant_family
@@ -557,9 +554,7 @@ def _build_associations(work: _Work, structure: Structure) -> None:
             type_id, quantified = known
             if quantified != is_quantified:
                 where = "quantified_associations" if quantified else "associations"
-                work.errors.append(
-                    FieldError(f"associations.{type_code}", f"Association type {type_code!r} belongs in {where}", ErrorCode.INVALID_TYPE)
-                )
+                work.errors.append(FieldError(f"associations.{type_code}", f"Association type {type_code!r} belongs in {where}", ErrorCode.INVALID_TYPE))
                 continue
             if not isinstance(targets, Mapping):
                 work.errors.append(FieldError(f"associations.{type_code}", "expects {products: [...], product_models: [...]}", ErrorCode.INVALID_TYPE))
@@ -570,7 +565,11 @@ def _build_associations(work: _Work, structure: Structure) -> None:
                     if is_quantified:
                         if not isinstance(target, Mapping) or not isinstance(target.get("quantity"), int) or target["quantity"] < 1:
                             work.errors.append(
-                                FieldError(f"quantified_associations.{type_code}.{kind}", "expects {identifier, quantity} with a positive whole quantity", ErrorCode.INVALID_TYPE)
+                                FieldError(
+                                    f"quantified_associations.{type_code}.{kind}",
+                                    "expects {identifier, quantity} with a positive whole quantity",
+                                    ErrorCode.INVALID_TYPE,
+                                )
                             )
                             continue
                         code, quantity = target.get("identifier"), target["quantity"]
@@ -645,7 +644,9 @@ def _check_batch_constraints(works: list[_Work], structure: Structure) -> None:
             other = owners.get((attribute_id, value))
             if other is not None and other is not work:
                 work.errors.append(
-                    FieldError(f"values.{code}", f"Value {value!r} of unique attribute {code!r} is also given to {other.input.identifier!r}", ErrorCode.DUPLICATE)
+                    FieldError(
+                        f"values.{code}", f"Value {value!r} of unique attribute {code!r} is also given to {other.input.identifier!r}", ErrorCode.DUPLICATE
+                    )
                 )
             owners[(attribute_id, value)] = work
     by_attribute: dict[int, list[str]] = {}
@@ -672,7 +673,9 @@ def _check_batch_constraints(works: list[_Work], structure: Structure) -> None:
         other = axes.get(key)
         if other is not None:
             work.errors.append(
-                FieldError("parent", f"Variant {other.input.identifier!r} of {work.parent.code!r} already has the axis values {work.axis_key}", ErrorCode.AXIS_TAKEN)
+                FieldError(
+                    "parent", f"Variant {other.input.identifier!r} of {work.parent.code!r} already has the axis values {work.axis_key}", ErrorCode.AXIS_TAKEN
+                )
             )
             continue
         axes[key] = work
@@ -699,7 +702,11 @@ def _check_batch_constraints(works: list[_Work], structure: Structure) -> None:
                         work.errors.append(FieldError(f"values.{attribute}", f"Media file {data!r} does not exist; upload it first", ErrorCode.FILE))
                     elif info.max_file_size and known[data] > info.max_file_size:
                         work.errors.append(
-                            FieldError(f"values.{attribute}", f"File {data!r} is {known[data]} bytes; {attribute!r} accepts at most {info.max_file_size}", ErrorCode.FILE)
+                            FieldError(
+                                f"values.{attribute}",
+                                f"File {data!r} is {known[data]} bytes; {attribute!r} accepts at most {info.max_file_size}",
+                                ErrorCode.FILE,
+                            )
                         )
     # association targets (products of this batch count as existing)
     wanted = {code for w in works if w.associations for (_t, kind, code, _q) in w.associations if kind == "products"}
@@ -784,10 +791,7 @@ def _write(works: list[_Work], structure: Structure, actor: Actor) -> None:
             }
             for w in old
         ]
-        statement = (
-            update(Product.__table__)
-            .where(Product.__table__.c.id == bindparam("b_id"), Product.__table__.c.version == bindparam("b_version"))
-        )
+        statement = update(Product.__table__).where(Product.__table__.c.id == bindparam("b_id"), Product.__table__.c.version == bindparam("b_version"))
         result = session.connection().execute(statement, rows)
         if result.rowcount != len(rows):
             raise _StaleWrite()
@@ -1153,7 +1157,9 @@ def _build_model(work: _ModelWork, structure: Structure, parents_by_code: dict[s
         if not isinstance(item.categories, list):
             work.errors.append(FieldError("categories", "expects a list of category codes", ErrorCode.INVALID_TYPE))
         else:
-            work.errors.extend(FieldError("categories", f"Category {c!r} does not exist", ErrorCode.UNKNOWN) for c in item.categories if c not in known_categories)
+            work.errors.extend(
+                FieldError("categories", f"Category {c!r} does not exist", ErrorCode.UNKNOWN) for c in item.categories if c not in known_categories
+            )
             work.categories = list(dict.fromkeys(item.categories))
     if level == 1:
         parts = []
@@ -1186,7 +1192,11 @@ def _check_model_axes(works: list[_ModelWork]) -> None:
             continue
         key = (work.parent.id, work.axis_key or "")
         if key in axes:
-            work.errors.append(FieldError("parent", f"Sub-model {axes[key].input.code!r} of {work.parent.code!r} already has the axis values {work.axis_key}", ErrorCode.AXIS_TAKEN))
+            work.errors.append(
+                FieldError(
+                    "parent", f"Sub-model {axes[key].input.code!r} of {work.parent.code!r} already has the axis values {work.axis_key}", ErrorCode.AXIS_TAKEN
+                )
+            )
             continue
         axes[key] = work
     parent_ids = sorted({parent_id for parent_id, _key in axes})
@@ -1196,7 +1206,9 @@ def _check_model_axes(works: list[_ModelWork]) -> None:
         ):
             work = axes.get((parent_id, axis_key))
             if work is not None and code != work.input.code:
-                work.errors.append(FieldError("parent", f"Sub-model {code!r} of {work.parent.code!r} already has the axis values {axis_key}", ErrorCode.AXIS_TAKEN))
+                work.errors.append(
+                    FieldError("parent", f"Sub-model {code!r} of {work.parent.code!r} already has the axis values {axis_key}", ErrorCode.AXIS_TAKEN)
+                )
 
 
 def _write_models(works: list[_ModelWork], actor: Actor) -> None:
@@ -1228,7 +1240,15 @@ def _write_models(works: list[_ModelWork], actor: Actor) -> None:
             work.model_id, work.version = model_id, 1
     if old:
         rows = [
-            {"b_id": w.existing.id, "b_version": w.existing.version, "values": w.values, "categories": w.categories, "axis_key": w.axis_key, "updated_at": now, "version": w.existing.version + 1}
+            {
+                "b_id": w.existing.id,
+                "b_version": w.existing.version,
+                "values": w.values,
+                "categories": w.categories,
+                "axis_key": w.axis_key,
+                "updated_at": now,
+                "version": w.existing.version + 1,
+            }
             for w in old
         ]
         result = connection.execute(update(table).where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_version")), rows)
@@ -1390,9 +1410,7 @@ def revert_product(identifier: str, version: int, *, actor: Actor) -> ItemResult
     session = db.session
     product = get_product(identifier)
     later = session.scalars(
-        select(Version)
-        .where(Version.resource_type == "product", Version.resource_id == product.id, Version.version > version)
-        .order_by(Version.version.desc())
+        select(Version).where(Version.resource_type == "product", Version.resource_id == product.id, Version.version > version).order_by(Version.version.desc())
     ).all()
     if version < 1 or version > product.version:
         raise NotFound(f"Product {identifier!r} has no version {version}")

@@ -68,9 +68,7 @@ def flatten(raw: dict[str, Any]) -> dict[str, Any]:
     for attribute, by_scope in raw.items():
         for scope, by_locale in by_scope.items():
             for locale, data in by_locale.items():
-                flat[
-                    f"{attribute}|{'' if locale == ALL_LOCALES else locale}|{'' if scope == ALL_CHANNELS else scope}"
-                ] = data
+                flat[f"{attribute}|{'' if locale == ALL_LOCALES else locale}|{'' if scope == ALL_CHANNELS else scope}"] = data
     return flat
 
 
@@ -201,9 +199,7 @@ def _text(attribute: AttributeInfo, data: Any, ctx: ValueContext) -> str:
     if len(data) > limit:
         raise ValueError_(f"is limited to {limit} characters, got {len(data)}", ErrorCode.TOO_LONG)
     if attribute.validation_regexp and data and not _regexp(attribute.validation_regexp).search(data):
-        raise ValueError_(
-            f"does not match the pattern {attribute.validation_regexp}: {data!r}", ErrorCode.PATTERN
-        )
+        raise ValueError_(f"does not match the pattern {attribute.validation_regexp}: {data!r}", ErrorCode.PATTERN)
     return data
 
 
@@ -219,13 +215,9 @@ def _regexp(pattern: str) -> re.Pattern[str]:
 
 def _check_range(attribute: AttributeInfo, number: Decimal, data: Any) -> None:
     if attribute.number_min is not None and number < attribute.number_min:
-        raise ValueError_(
-            f"must be at least {format_decimal(attribute.number_min)}, got {data!r}", ErrorCode.OUT_OF_RANGE
-        )
+        raise ValueError_(f"must be at least {format_decimal(attribute.number_min)}, got {data!r}", ErrorCode.OUT_OF_RANGE)
     if attribute.number_max is not None and number > attribute.number_max:
-        raise ValueError_(
-            f"must be at most {format_decimal(attribute.number_max)}, got {data!r}", ErrorCode.OUT_OF_RANGE
-        )
+        raise ValueError_(f"must be at most {format_decimal(attribute.number_max)}, got {data!r}", ErrorCode.OUT_OF_RANGE)
 
 
 def _number(attribute: AttributeInfo, data: Any, ctx: ValueContext) -> str:
@@ -244,9 +236,7 @@ def _metric(attribute: AttributeInfo, data: Any, ctx: ValueContext) -> dict[str,
     unit = measurement.units.get(unit_code or "")
     if unit is None:
         known = ", ".join(sorted(measurement.units))
-        raise ValueError_(
-            f"expects a unit of {measurement.code} ({known}), got {unit_code!r}", ErrorCode.UNKNOWN_UNIT
-        )
+        raise ValueError_(f"expects a unit of {measurement.code} ({known}), got {unit_code!r}", ErrorCode.UNKNOWN_UNIT)
     amount = parse_decimal(data["amount"], attribute, ctx.decimal_separator)
     _check_range(attribute, amount, data["amount"])
     base = amount * unit.factor + unit.offset
@@ -401,17 +391,11 @@ def apply_values(
             )
             continue
         if not isinstance(entries, list):
-            errors.append(
-                FieldError(f"values.{code}", 'expects a list of {"locale", "scope", "data"}', ErrorCode.INVALID_TYPE)
-            )
+            errors.append(FieldError(f"values.{code}", 'expects a list of {"locale", "scope", "data"}', ErrorCode.INVALID_TYPE))
             continue
         for entry in entries:
             if not isinstance(entry, dict) or "data" not in entry:
-                errors.append(
-                    FieldError(
-                        f"values.{code}", 'expects a list of {"locale", "scope", "data"}', ErrorCode.INVALID_TYPE
-                    )
-                )
+                errors.append(FieldError(f"values.{code}", 'expects a list of {"locale", "scope", "data"}', ErrorCode.INVALID_TYPE))
                 continue
             locale, scope = entry.get("locale"), entry.get("scope")
             if (code, locale, scope) not in checked:
@@ -447,9 +431,7 @@ def _where(locale: str | None, scope: str | None) -> str:
     return f" ({', '.join(parts)})" if parts else ""
 
 
-def _check_dimensions(
-    attribute: AttributeInfo, locale: Any, scope: Any, structure: Structure
-) -> tuple[str, str] | None:
+def _check_dimensions(attribute: AttributeInfo, locale: Any, scope: Any, structure: Structure) -> tuple[str, str] | None:
     if attribute.is_scopable:
         if not scope:
             return "is scopable: give the channel (scope) of the value", ErrorCode.REQUIRED

@@ -5,21 +5,17 @@ from __future__ import annotations
 from alembic import context
 
 from pim.db import make_engine
+from pim.migrate import include_object
 from pim.models import metadata
 
 config = context.config
-
-
-def _include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
-    # SQLite's full-text index is a virtual table the migrations manage by hand.
-    return not (type_ == "table" and name and name.startswith("product_fts"))
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
         target_metadata=metadata,
-        include_object=_include_object,
+        include_object=include_object,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

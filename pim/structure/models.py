@@ -69,9 +69,7 @@ class MeasurementFamily(Base):
     code: Mapped[Code] = mapped_column(unique=True)
     labels: Mapped[Labels]
     standard_unit: Mapped[Code]
-    units: Mapped[list[MeasurementUnit]] = relationship(
-        back_populates="family", cascade="all, delete-orphan", order_by="MeasurementUnit.sort_order"
-    )
+    units: Mapped[list[MeasurementUnit]] = relationship(back_populates="family", cascade="all, delete-orphan", order_by="MeasurementUnit.sort_order")
 
 
 class MeasurementUnit(Base):
@@ -168,9 +166,7 @@ class Family(Base):
     attributes: Mapped[list[Attribute]] = relationship(secondary=family_attribute, order_by=Attribute.sort_order)
     attribute_as_label: Mapped[Attribute | None] = relationship(foreign_keys=[attribute_as_label_id])
     attribute_as_image: Mapped[Attribute | None] = relationship(foreign_keys=[attribute_as_image_id])
-    requirements: Mapped[list[AttributeRequirement]] = relationship(
-        back_populates="family", cascade="all, delete-orphan"
-    )
+    requirements: Mapped[list[AttributeRequirement]] = relationship(back_populates="family", cascade="all, delete-orphan")
     variants: Mapped[list[FamilyVariant]] = relationship(back_populates="family")
 
 
@@ -195,9 +191,7 @@ class FamilyVariant(Base):
     family_id: Mapped[int] = mapped_column(ForeignKey("family.id"))
     labels: Mapped[Labels]
     family: Mapped[Family] = relationship(back_populates="variants")
-    attribute_sets: Mapped[list[FamilyVariantAttribute]] = relationship(
-        back_populates="family_variant", cascade="all, delete-orphan"
-    )
+    attribute_sets: Mapped[list[FamilyVariantAttribute]] = relationship(back_populates="family_variant", cascade="all, delete-orphan")
 
     @property
     def level_count(self) -> int:
@@ -209,9 +203,7 @@ class FamilyVariantAttribute(Base):
     """An attribute held at one level of a family variant, possibly as an axis of that level."""
 
     __tablename__ = "family_variant_attribute"
-    family_variant_id: Mapped[int] = mapped_column(
-        ForeignKey("family_variant.id", ondelete="CASCADE"), primary_key=True
-    )
+    family_variant_id: Mapped[int] = mapped_column(ForeignKey("family_variant.id", ondelete="CASCADE"), primary_key=True)
     attribute_id: Mapped[int] = mapped_column(ForeignKey("attribute.id"), primary_key=True, index=True)
     level: Mapped[int]
     is_axis: Mapped[bool] = mapped_column(default=False)

@@ -273,9 +273,7 @@ def create_attribute(
         raise Invalid(errors)
     with db.transaction() as session:
         _refuse_duplicate(Attribute, code, "Attribute")
-        if attribute_type is AttributeType.IDENTIFIER and session.scalar(
-            select(Attribute.id).where(Attribute.type == AttributeType.IDENTIFIER)
-        ):
+        if attribute_type is AttributeType.IDENTIFIER and session.scalar(select(Attribute.id).where(Attribute.type == AttributeType.IDENTIFIER)):
             raise Conflict("The catalogue already has an identifier attribute")
         group_row = ensure_attribute_group(group)
         attribute = Attribute(
@@ -325,9 +323,7 @@ def _check_attribute_rules(
     if attribute_type is AttributeType.METRIC:
         family = db.session.scalar(select(MeasurementFamily).where(MeasurementFamily.code == rules.get("metric_family")))
         if family is None:
-            errors.append(
-                FieldError("metric_family", f"Measurement family {rules.get('metric_family')!r} does not exist", ErrorCode.UNKNOWN)
-            )
+            errors.append(FieldError("metric_family", f"Measurement family {rules.get('metric_family')!r} does not exist", ErrorCode.UNKNOWN))
         elif rules.get("default_metric_unit") not in {u.code for u in family.units}:
             errors.append(
                 FieldError(
@@ -385,9 +381,7 @@ def delete_attribute(code: str) -> None:
         attribute = get_attribute(code)
         if attribute.type is AttributeType.IDENTIFIER:
             raise Conflict("The identifier attribute cannot be deleted")
-        families = session.scalars(
-            select(Family.code).join(Family.attributes).where(Attribute.id == attribute.id)
-        ).all()
+        families = session.scalars(select(Family.code).join(Family.attributes).where(Attribute.id == attribute.id)).all()
         if families:
             raise Conflict(f"Attribute {code!r} is used by the families {', '.join(sorted(families))}; remove it from them first")
         used = count_products_with_attribute(code)
@@ -397,18 +391,14 @@ def delete_attribute(code: str) -> None:
         bump_revision()
 
 
-def create_attribute_option(
-    attribute: str, code: str, *, labels: Mapping[str, str] | None = None, sort_order: int = 0
-) -> AttributeOption:
+def create_attribute_option(attribute: str, code: str, *, labels: Mapping[str, str] | None = None, sort_order: int = 0) -> AttributeOption:
     """Add an option to a simple or multi select attribute."""
     check_code(code)
     with db.transaction() as session:
         attribute_row = get_attribute(attribute)
         if attribute_row.type not in (AttributeType.SIMPLE_SELECT, AttributeType.MULTI_SELECT):
             raise Invalid.one("attribute", f"Attribute {attribute!r} is not a select attribute", ErrorCode.INVALID_TYPE)
-        if session.scalar(
-            select(AttributeOption.id).where(AttributeOption.attribute_id == attribute_row.id, AttributeOption.code == code)
-        ):
+        if session.scalar(select(AttributeOption.id).where(AttributeOption.attribute_id == attribute_row.id, AttributeOption.code == code)):
             raise Conflict(f"Attribute {attribute!r} already has an option {code!r}")
         option = AttributeOption(attribute_id=attribute_row.id, code=code, labels=dict(labels or {}), sort_order=sort_order)
         session.add(option)
@@ -428,9 +418,7 @@ def create_attribute_options(attribute: str, options: Iterable[Mapping[str, Any]
             if code in existing:
                 continue
             existing.add(code)
-            rows.append(
-                {"attribute_id": attribute_row.id, "code": code, "labels": dict(option.get("labels", {})), "sort_order": option.get("sort_order", i)}
-            )
+            rows.append({"attribute_id": attribute_row.id, "code": code, "labels": dict(option.get("labels", {})), "sort_order": option.get("sort_order", i)})
         if rows:
             session.execute(AttributeOption.__table__.insert(), rows)
             bump_revision()
@@ -443,9 +431,7 @@ def delete_attribute_option(attribute: str, code: str) -> None:
 
     with db.transaction() as session:
         attribute_row = get_attribute(attribute)
-        option = session.scalar(
-            select(AttributeOption).where(AttributeOption.attribute_id == attribute_row.id, AttributeOption.code == code)
-        )
+        option = session.scalar(select(AttributeOption).where(AttributeOption.attribute_id == attribute_row.id, AttributeOption.code == code))
         if option is None:
             raise NotFound(f"Attribute {attribute!r} has no option {code!r}")
         used = count_products_with_option(attribute, code)
@@ -493,7 +479,9 @@ def _set_family_content(
     if attribute_as_image is not None:
         image_attribute = by_code.get(attribute_as_image)
         if image_attribute is None or image_attribute.type is not AttributeType.IMAGE:
-            errors.append(FieldError("attribute_as_image", f"Attribute {attribute_as_image!r} is not an image attribute of the family", ErrorCode.NOT_IN_FAMILY))
+            errors.append(
+                FieldError("attribute_as_image", f"Attribute {attribute_as_image!r} is not an image attribute of the family", ErrorCode.NOT_IN_FAMILY)
+            )
     channels = {c.code: c for c in session.scalars(select(Channel).where(Channel.code.in_(list(requirements))))}
     requirement_rows = []
     for channel_code, required in requirements.items():
@@ -503,9 +491,7 @@ def _set_family_content(
             continue
         for code in dict.fromkeys(required):
             if code not in by_code:
-                errors.append(
-                    FieldError(f"requirements.{channel_code}", f"Required attribute {code!r} is not in the family", ErrorCode.NOT_IN_FAMILY)
-                )
+                errors.append(FieldError(f"requirements.{channel_code}", f"Required attribute {code!r} is not in the family", ErrorCode.NOT_IN_FAMILY))
                 continue
             requirement_rows.append(AttributeRequirement(channel_id=channel.id, attribute_id=by_code[code].id))
     if errors:
@@ -574,9 +560,7 @@ def update_family(
             family.labels = {**family.labels, **labels}
         session.flush()
         bump_revision()
-        requirements_changed = {k: sorted(v) for k, v in new_requirements.items() if v} != {
-            k: sorted(v) for k, v in current_requirements.items() if v
-        }
+        requirements_changed = {k: sorted(v) for k, v in new_requirements.items() if v} != {k: sorted(v) for k, v in current_requirements.items() if v}
         if requirements_changed or removed:
             recompute_completeness(family_ids=[family.id])
     return family
@@ -672,9 +656,7 @@ def create_family_variant(
                     rows.append(FamilyVariantAttribute(attribute_id=identifier.id, level=last, is_axis=False))
                     seen[attribute_code] = last
                     continue
-                errors.append(
-                    FieldError("levels", f"Unique attribute {attribute_code!r} must be at the last level", ErrorCode.NOT_AT_LEVEL)
-                )
+                errors.append(FieldError("levels", f"Unique attribute {attribute_code!r} must be at the last level", ErrorCode.NOT_AT_LEVEL))
         if errors:
             raise Invalid(errors)
         variant = FamilyVariant(code=code, family_id=family_row.id, labels=dict(labels or {}), attribute_sets=rows)
@@ -729,9 +711,7 @@ def _channel_parts(locales: Sequence[str], currencies: Sequence[str], category_t
     if tree is None:
         errors.append(FieldError("category_tree", f"Category tree {category_tree!r} does not exist", ErrorCode.UNKNOWN))
     elif tree.parent_id is not None:
-        errors.append(
-            FieldError("category_tree", f"Category {category_tree!r} is not a tree root; a channel publishes a whole tree", ErrorCode.WRONG_TREE)
-        )
+        errors.append(FieldError("category_tree", f"Category {category_tree!r} is not a tree root; a channel publishes a whole tree", ErrorCode.WRONG_TREE))
     else:
         tree_id = tree.id
     if errors:
@@ -773,7 +753,7 @@ def update_channel(
 
     with db.transaction() as session:
         channel = get_channel(code)
-        old_locales = [l.code for l in channel.locales]
+        old_locales = [locale.code for locale in channel.locales]
         old_currencies = [c.code for c in channel.currencies]
         tree_code = category_tree or session.scalar(select(Category.code).where(Category.id == channel.category_tree_id))
         locale_rows, currency_rows, tree_id = _channel_parts(
@@ -788,7 +768,7 @@ def update_channel(
             channel.labels = {**channel.labels, **labels}
         session.flush()
         bump_revision()
-        if sorted(l.code for l in locale_rows) != sorted(old_locales) or sorted(c.code for c in currency_rows) != sorted(old_currencies):
+        if sorted(locale.code for locale in locale_rows) != sorted(old_locales) or sorted(c.code for c in currency_rows) != sorted(old_currencies):
             recompute_completeness(channel_ids=[channel.id])
     return channel
 
@@ -805,9 +785,7 @@ def delete_channel(code: str) -> None:
 # --- association types ----------------------------------------------------------------------
 
 
-def create_association_type(
-    code: str, *, labels: Mapping[str, str] | None = None, is_quantified: bool = False, is_two_way: bool = False
-) -> AssociationType:
+def create_association_type(code: str, *, labels: Mapping[str, str] | None = None, is_quantified: bool = False, is_two_way: bool = False) -> AssociationType:
     """Create an association type (cross-sell, up-sell, substitution, pack with quantities)."""
     check_code(code)
     if is_quantified and is_two_way:

@@ -236,12 +236,8 @@ def _load(revision: str) -> Structure:
         if a.type is AttributeType.IDENTIFIER:
             structure.identifier_attribute = a.code
 
-    structure.unique_attributes = tuple(
-        a for a in structure.attributes.values() if a.is_unique and a.type is not AttributeType.IDENTIFIER
-    )
-    structure.media_attributes = tuple(
-        a.code for a in structure.attributes.values() if a.type in (AttributeType.IMAGE, AttributeType.FILE)
-    )
+    structure.unique_attributes = tuple(a for a in structure.attributes.values() if a.is_unique and a.type is not AttributeType.IDENTIFIER)
+    structure.media_attributes = tuple(a.code for a in structure.attributes.values() if a.type in (AttributeType.IMAGE, AttributeType.FILE))
     code_of = {i: a.code for i, a in structure.attributes_by_id.items()}
     channel_codes = dict(session.execute(select(Channel.id, Channel.code)).all())
     family_attrs: dict[int, set[str]] = {}
@@ -253,10 +249,7 @@ def _load(revision: str) -> Structure:
     ):
         requirements.setdefault(family_id, {}).setdefault(channel_codes[channel_id], []).append(code_of[attribute_id])
     for f in session.scalars(select(Family)):
-        required = {
-            channel: tuple(sorted({structure.identifier_attribute, *codes}))
-            for channel, codes in requirements.get(f.id, {}).items()
-        }
+        required = {channel: tuple(sorted({structure.identifier_attribute, *codes})) for channel, codes in requirements.get(f.id, {}).items()}
         for channel in channel_codes.values():
             required.setdefault(channel, (structure.identifier_attribute,))
         info_f = FamilyInfo(
@@ -290,9 +283,7 @@ def _load(revision: str) -> Structure:
     for channel_id, locale_id in session.execute(select(channel_locale.c.channel_id, channel_locale.c.locale_id)):
         channel_locales.setdefault(channel_id, []).append(locale_codes[locale_id])
     channel_currencies: dict[int, list[str]] = {}
-    for channel_id, currency_id in session.execute(
-        select(channel_currency.c.channel_id, channel_currency.c.currency_id)
-    ):
+    for channel_id, currency_id in session.execute(select(channel_currency.c.channel_id, channel_currency.c.currency_id)):
         channel_currencies.setdefault(channel_id, []).append(currency_codes[currency_id])
     for c in session.scalars(select(Channel)):
         structure.channels[c.code] = ChannelInfo(

@@ -13,9 +13,7 @@ from pim.versioning.models import Version
 def product_history(product_id: int, *, resource_type: str = "product") -> list[dict[str, Any]]:
     """Return the versions of a product (or product model), newest first."""
     versions = db.session.scalars(
-        select(Version)
-        .where(Version.resource_type == resource_type, Version.resource_id == product_id)
-        .order_by(Version.version.desc(), Version.id.desc())
+        select(Version).where(Version.resource_type == resource_type, Version.resource_id == product_id).order_by(Version.version.desc(), Version.id.desc())
     )
     return [
         {

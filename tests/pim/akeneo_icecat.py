@@ -171,11 +171,7 @@ class IcecatCatalogue:
 
     def value_columns(self, headers: list[str], fields: set[str]) -> dict[str, Column]:
         """Return the value columns among a file's headers (not fields, not associations)."""
-        return {
-            h: parse_column(h, self.attributes)
-            for h in headers
-            if h not in fields and h.split("-")[0] not in self.association_types
-        }
+        return {h: parse_column(h, self.attributes) for h in headers if h not in fields and h.split("-")[0] not in self.association_types}
 
     def ancestors(self, model_code: str) -> list[dict[str, str]]:
         """Return the rows of a product model and its parent model, root first."""

@@ -137,7 +137,9 @@ def test_attribute_keeps_its_type_dimensions_and_rules(icecat):
         assert attribute.group.code == row["group"], row["code"]
         assert attribute.labels == {k[len("label-") :]: v for k, v in row.items() if k.startswith("label-") and v}, row["code"]
         assert (attribute.is_localizable, attribute.is_scopable, attribute.is_unique) == (
-            row["localizable"] == "1", row["scopable"] == "1", row["unique"] == "1"
+            row["localizable"] == "1",
+            row["scopable"] == "1",
+            row["unique"] == "1",
         ), row["code"]
         assert (attribute.metric_family or "", attribute.default_metric_unit or "") == (row["metric_family"], row["default_metric_unit"])
         if row["decimals_allowed"]:
@@ -149,12 +151,7 @@ def test_attribute_keeps_its_type_dimensions_and_rules(icecat):
 
 def test_metric_attributes_use_the_standard_measurements_with_akeneo_unit_codes(icecat):
     metric_rows = [r for r in rows("attributes.csv") if r["metric_family"]]
-    units_used = {
-        (r["metric_family"], p[f"{r['code']}-unit"])
-        for r in metric_rows
-        for p in rows("products.csv")
-        if p.get(f"{r['code']}-unit")
-    }
+    units_used = {(r["metric_family"], p[f"{r['code']}-unit"]) for r in metric_rows for p in rows("products.csv") if p.get(f"{r['code']}-unit")}
 
     installed = {f.code: {u.code for u in f.units} for f in db.session.scalars(select(MeasurementFamily))}
     assert {r["metric_family"] for r in metric_rows} == {"Weight", "Length"} <= set(STANDARD_MEASUREMENTS)

@@ -160,7 +160,12 @@ def catalogue(actor, trail_runner_variants):
                 "MILK-ALPINE-1L",
                 family="grocery",
                 categories=["dairy"],
-                values={"name": names(en_US="Alpine Milk, 1 l"), "brand": one("volga"), "is_organic": one(True), "net_volume": one({"amount": 1, "unit": "LITER"})},
+                values={
+                    "name": names(en_US="Alpine Milk, 1 l"),
+                    "brand": one("volga"),
+                    "is_organic": one(True),
+                    "net_volume": one({"amount": 1, "unit": "LITER"}),
+                },
             ),
             ProductInput(
                 "BREAD-RYE-500",

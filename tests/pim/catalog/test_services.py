@@ -22,7 +22,6 @@ from pim.errors import Conflict, Invalid
 from pim.versioning.services import product_history
 
 
-
 def one(data, locale=None, scope=None):
     return [{"locale": locale, "scope": scope, "data": data}]
 
@@ -47,12 +46,8 @@ def test_create_product_stores_normalised_values_and_a_first_version(actor):
 
     assert result.status == "created" and result.version == 1
     product = get_product("BOOT_1")
-    assert product.values["weight"]["<all_channels>"]["<all_locales>"] == {
-        "amount": "1.2", "unit": "KILOGRAM", "base_data": "1.2", "base_unit": "KILOGRAM"
-    }
-    assert product.values["price"]["ecommerce"]["<all_locales>"] == [
-        {"amount": "99.90", "currency": "EUR"}, {"amount": "107.90", "currency": "USD"}
-    ]
+    assert product.values["weight"]["<all_channels>"]["<all_locales>"] == {"amount": "1.2", "unit": "KILOGRAM", "base_data": "1.2", "base_unit": "KILOGRAM"}
+    assert product.values["price"]["ecommerce"]["<all_locales>"] == [{"amount": "99.90", "currency": "EUR"}, {"amount": "107.90", "currency": "USD"}]
     history = product_history(product.id)
     assert len(history) == 1
     assert history[0]["author"] == "anna" and history[0]["source"] == "cli"
@@ -215,7 +210,9 @@ def test_price_counts_only_with_every_currency_of_the_channel(actor):
 
 def _shoe_model(actor):
     save_product_model(
-        ProductModelInput("TRAIL", family_variant="shoes_color_size", values={"name": one("Trail", locale="en_US"), "brand": one("nordlys")}, categories=["men_boots"]),
+        ProductModelInput(
+            "TRAIL", family_variant="shoes_color_size", values={"name": one("Trail", locale="en_US"), "brand": one("nordlys")}, categories=["men_boots"]
+        ),
         actor=actor,
     )
     save_product_model(ProductModelInput("TRAIL_RED", parent="TRAIL", values={"color": one("red")}), actor=actor)
@@ -316,7 +313,6 @@ def test_associations_link_products_with_quantities_for_packs(actor):
 def test_association_to_an_unknown_product_is_refused(actor):
     with pytest.raises(Invalid, match="Product 'GHOST' does not exist"):
         create_product("BOOT_2", family="shoes", values=boots(), associations={"X_SELL": {"products": ["GHOST"]}}, actor=actor)
-
 
 
 def test_a_batch_the_database_refuses_is_retried_product_by_product(actor):

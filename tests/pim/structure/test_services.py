@@ -229,9 +229,7 @@ def test_family_variant_with_valid_levels_is_created(sneakers_family):
     assert {(a.level, a.is_axis) for a in variant.attribute_sets} == {(1, True), (1, False), (2, True), (2, False)}
 
 
-@pytest.mark.parametrize(
-    "axis", ["lace_color", "shop_size", "supplier_reference", "material"], ids=["localizable", "scopable", "unique", "text"]
-)
+@pytest.mark.parametrize("axis", ["lace_color", "shop_size", "supplier_reference", "material"], ids=["localizable", "scopable", "unique", "text"])
 def test_family_variant_refuses_an_axis_that_is_localizable_scopable_unique_or_text(sneakers_family, axis):
     levels = [{"axes": [axis], "attributes": []}, {"axes": ["size"], "attributes": ["sku", "ean", "supplier_reference"]}]
     if axis == "supplier_reference":
