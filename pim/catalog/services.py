@@ -243,7 +243,6 @@ def upsert_products(
     lookups = _Lookups()
     pending: list[ProductInput] = []
     seen: set[str] = set()
-    next_analyze = 2000
     for item in items:
         key = item.identifier if isinstance(item.identifier, str) else repr(item.identifier)
         if key in seen or len(pending) >= batch_size:
@@ -251,9 +250,6 @@ def upsert_products(
             if on_batch is not None:
                 on_batch(report)
             pending, seen = [], set()
-            if report.processed >= next_analyze:
-                refresh_statistics()
-                next_analyze *= 10
         pending.append(item)
         seen.add(key)
     if pending:
@@ -263,14 +259,20 @@ def upsert_products(
     return report
 
 
-def refresh_statistics() -> None:
+def refresh_statistics_if_grown() -> None:
     """Let PostgreSQL's planner see how big the catalogue tables have grown during a long load.
 
     Autovacuum analyses a growing table only after a delay; until then lookups by lists of
-    identifiers or EANs are planned as if the tables were empty and slow down badly.
+    identifiers or EANs are planned as if the tables were small, and a load slows to a crawl.
+    When the product table has more than doubled since the planner last looked, look again.
     """
-    if db.session.get_bind().dialect.name == "postgresql":
-        with db.transaction() as session:
+    session = db.session
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    known = session.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'product'")) or 0
+    newest = session.scalar(text("SELECT coalesce(max(id), 0) FROM product")) or 0
+    if newest > 2 * max(known, 500):
+        with db.transaction():
             session.execute(text("ANALYZE product, unique_value, product_category, completeness, product_model"))
 
 
@@ -307,6 +309,7 @@ def _run_batch_unguarded(items: list[ProductInput], actor: Actor, lookups: _Look
                     work.errors.append(_stale_error(work))
         for work in works:
             report.add(_result(work))
+    refresh_statistics_if_grown()
 
 
 def _result(work: _Work) -> ItemResult:
