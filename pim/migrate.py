@@ -10,8 +10,13 @@ from sqlalchemy.engine import Connection, Engine
 
 
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    """Leave SQLite's full-text index out of schema comparisons: migrations manage it by hand."""
-    return not (type_ == "table" and name is not None and name.startswith("product_fts"))
+    """Leave the full-text indexes out of schema comparisons: migrations manage them by hand.
+
+    SQLite's is the product_fts virtual table, PostgreSQL's the GIN index ix_product_search.
+    """
+    if type_ == "table" and name is not None and name.startswith("product_fts"):
+        return False
+    return not (type_ == "index" and name == "ix_product_search")
 
 
 def alembic_config(engine: Engine | None = None, connection: Connection | None = None) -> Config:

@@ -511,14 +511,7 @@ def _build(work: _Work, structure: Structure, lookups: _Lookups, decimal_separat
         for model in chain:
             work.effective.update(model.values)
         work.effective.update(work.values)
-        axes = work.variant.levels[-1].axes if work.variant else ()
-        parts = []
-        for axis in axes:
-            data = get_value(work.values, axis)
-            if data in (None, "", []):
-                work.errors.append(FieldError(f"values.{axis}", f"Variant axis {axis!r} needs a value", ErrorCode.AXIS_MISSING))
-            parts.append(f"{axis}={axis_text(data)}")
-        work.axis_key = ";".join(parts)
+        work.axis_key = axis_key_of(work.values, work.variant.levels[-1].axes if work.variant else (), work.errors)
     for attribute in structure.unique_attributes:
         value = work.values.get(attribute.code)
         if value is not None:
@@ -528,6 +521,20 @@ def _build(work: _Work, structure: Structure, lookups: _Lookups, decimal_separat
     if work.errors:
         return
     _diff(work, structure)
+
+
+def axis_key_of(values: dict[str, Any], axes: Sequence[str], errors: list[FieldError]) -> str:
+    """Return the key that tells a variant (or sub-model) from its siblings: its axis values.
+
+    A missing axis value is added to `errors`.
+    """
+    parts = []
+    for axis in axes:
+        data = get_value(values, axis)
+        if data in (None, "", []):
+            errors.append(FieldError(f"values.{axis}", f"Variant axis {axis!r} needs a value", ErrorCode.AXIS_MISSING))
+        parts.append(f"{axis}={axis_text(data)}")
+    return ";".join(parts)
 
 
 def axis_text(data: Any) -> str:
@@ -1165,13 +1172,7 @@ def _build_model(work: _ModelWork, structure: Structure, parents_by_code: dict[s
             )
             work.categories = list(dict.fromkeys(item.categories))
     if level == 1:
-        parts = []
-        for axis in variant.levels[0].axes:
-            data = get_value(work.values, axis)
-            if data in (None, "", []):
-                work.errors.append(FieldError(f"values.{axis}", f"Variant axis {axis!r} needs a value", ErrorCode.AXIS_MISSING))
-            parts.append(f"{axis}={axis_text(data)}")
-        work.axis_key = ";".join(parts)
+        work.axis_key = axis_key_of(work.values, variant.levels[0].axes, work.errors)
     if work.errors:
         return
     old_flat = flatten(model.values) if model is not None else {}
