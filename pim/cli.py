@@ -6,7 +6,7 @@ import functools
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -327,16 +327,6 @@ def catalog_stats(as_json: bool) -> None:
     click.echo("")
     for row in stats["completeness"]:
         click.echo(f"{row['channel']:<14} {row['locale']:<7} complete {row['complete']:>10,} / {row['products']:,}  ({row['ratio']}%)")
-
-
-def iter_lines(path: str) -> Iterator[str]:
-    """Yield the lines of a file or of stdin ("-")."""
-    stream = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
-    try:
-        yield from stream
-    finally:
-        if stream is not sys.stdin:
-            stream.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -106,9 +106,3 @@ def delete_category(code: str) -> None:
         ids = session.scalars(subtree.order_by(Category.level.desc())).all()
         for category_id in ids:
             session.delete(session.get(Category, category_id))
-
-
-def subtree_ids(code: str) -> list[int]:
-    """Return the ids of a category and every category below it."""
-    category = get_category(code)
-    return list(db.session.scalars(select(Category.id).where(Category.path.startswith(category.path))))

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pim.catalog.values import is_filled
 from pim.structure.models import AttributeType
 from pim.structure.snapshot import ALL_CHANNELS, ALL_LOCALES, FamilyInfo, Structure
 
@@ -173,4 +172,4 @@ class CompletenessCalculator:
         ]
 
 
-__all__ = ["CompletenessCalculator", "CompletenessRow", "is_filled", "ratio"]
+__all__ = ["CompletenessCalculator", "CompletenessRow", "ratio"]

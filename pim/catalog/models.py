@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid as uuid_module
 from typing import Any
 
@@ -154,5 +153,4 @@ __all__ = [
     "ProductCategory",
     "ProductModel",
     "UniqueValue",
-    "dt",
 ]

@@ -30,7 +30,6 @@ from sqlalchemy import (
     Numeric,
     String,
     and_,
-    case,
     cast,
     exists,
     false,
@@ -40,7 +39,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    true,
     tuple_,
 )
 from sqlalchemy.orm import aliased
@@ -713,4 +711,4 @@ def count_products_with_option(attribute: str, option: str) -> int:
     return total
 
 
-__all__ = ["Page", "ProductQuery", "case", "count_products", "iter_product_ids", "list_products", "parse_filters", "select_products", "true"]
+__all__ = ["Page", "ProductQuery", "count_products", "iter_product_ids", "list_products", "parse_filters", "select_products"]

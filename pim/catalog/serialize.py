@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -118,9 +117,3 @@ def label_of(product: Product, locale: str | None = None, structure: Structure |
             if text:
                 return str(text)
     return product.identifier
-
-
-def products_to_standard(products: Sequence[Product]) -> list[dict[str, Any]]:
-    """Return several products in the standard format."""
-    structure = get_structure()
-    return [product_to_standard(p, structure=structure) for p in products]

@@ -10,9 +10,7 @@ of it, and never its neighbours in the batch.
 
 from __future__ import annotations
 
-import datetime as dt
 import gc
-import itertools
 import logging
 import re
 import uuid as uuid_module
@@ -43,7 +41,6 @@ from pim.catalog.values import (
     flatten,
     get_value,
     iter_values,
-    set_value,
     split_key,
 )
 from pim.errors import Conflict, ErrorCode, FieldError, Invalid, NotFound
@@ -1470,7 +1467,4 @@ __all__ = [
     "save_product_models",
     "update_product",
     "upsert_products",
-    "dt",
-    "itertools",
-    "set_value",
 ]

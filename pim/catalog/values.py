@@ -123,18 +123,6 @@ def copy_raw(raw: dict[str, Any]) -> dict[str, Any]:
     return {a: {s: dict(by_locale) for s, by_locale in by_scope.items()} for a, by_scope in raw.items()}
 
 
-def is_filled(attribute: AttributeInfo, data: Any, currencies: tuple[str, ...] = ()) -> bool:
-    """Tell whether a value counts for completeness (Akeneo's rules per type)."""
-    if data is None or data == "" or data == []:
-        return False
-    if attribute.type is AttributeType.METRIC:
-        return bool(data.get("amount") not in (None, "") and data.get("unit"))
-    if attribute.type is AttributeType.PRICE_COLLECTION:
-        present = {p["currency"] for p in data if p.get("amount") not in (None, "")}
-        return all(c in present for c in currencies)
-    return True
-
-
 # --- normalisation per type -------------------------------------------------------------
 
 

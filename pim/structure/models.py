@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Enum, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, Enum, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pim.db import Base, Code, JsonDocument, Labels
@@ -268,7 +268,6 @@ __all__ = [
     "AttributeRequirement",
     "AttributeType",
     "AssociationType",
-    "Boolean",
     "Channel",
     "Currency",
     "Family",
