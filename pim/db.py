@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 from collections.abc import Iterator, Sequence
 from typing import Annotated, Any
 
+import orjson
 from sqlalchemy import JSON, DateTime, MetaData, String, Table, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
@@ -79,19 +79,28 @@ def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
 
 def dump_json(value: Any) -> str:
-    """Serialise a JSON document compactly, keeping non-ASCII text as it is."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """Serialise a JSON document compactly, keeping non-ASCII text as it is.
+
+    orjson writes the product documents of a bulk load several times faster than the
+    standard library, which is a few percent of the whole load.
+    """
+    return orjson.dumps(value).decode()
+
+
+def load_json(text: str | bytes) -> Any:
+    """Read a JSON document stored by the database."""
+    return orjson.loads(text)
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 30000, echo: bool = False) -> Engine:
     """Create an engine for the database URL with the settings this application relies on."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, echo=echo, json_serializer=dump_json)
+        engine = create_engine(url, echo=echo, json_serializer=dump_json, json_deserializer=load_json)
         _tune_sqlite(engine, busy_timeout_ms)
         return engine
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    return create_engine(url, echo=echo, pool_pre_ping=True, json_serializer=dump_json)
+    return create_engine(url, echo=echo, pool_pre_ping=True, json_serializer=dump_json, json_deserializer=load_json)
 
 
 def configure(engine: Engine) -> None:
