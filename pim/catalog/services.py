@@ -46,6 +46,7 @@ from pim.catalog.values import (
 from pim.errors import Conflict, ErrorCode, FieldError, Invalid, NotFound
 from pim.structure.snapshot import FamilyInfo, FamilyVariantInfo, Structure, get_structure
 from pim.versioning.models import Version
+from pim.versioning.services import record_versions
 
 logger = logging.getLogger(__name__)
 
@@ -825,23 +826,7 @@ def _write(works: list[_Work], structure: Structure, actor: Actor) -> None:
     if unique_rows:
         db.bulk_insert(UniqueValue.__table__, unique_rows)
     _write_associations([w for w in works if w.associations is not None])
-    db.bulk_insert(
-        Version.__table__,
-        [
-            {
-                "resource_type": "product",
-                "resource_id": w.product_id,
-                "resource_code": w.input.identifier,
-                "version": w.version,
-                "author": actor.name,
-                "source": str(actor.source),
-                "job_id": actor.job_id,
-                "logged_at": now,
-                "changes": w.changes,
-            }
-            for w in works
-        ],
-    )
+    record_versions("product", ((w.product_id, w.input.identifier, w.version, w.changes) for w in works), actor=actor, logged_at=now)
     _index_search(works)
 
 
@@ -988,18 +973,7 @@ def delete_product(identifier: str, *, actor: Actor) -> None:
         product = get_product(identifier)
         changes = {key: {"old": data, "new": None} for key, data in flatten(product.values).items()}
         changes["deleted"] = {"old": False, "new": True}
-        session.add(
-            Version(
-                resource_type="product",
-                resource_id=product.id,
-                resource_code=product.identifier,
-                version=product.version + 1,
-                author=actor.name,
-                source=str(actor.source),
-                job_id=actor.job_id,
-                changes=changes,
-            )
-        )
+        record_versions("product", [(product.id, product.identifier, product.version + 1, changes)], actor=actor)
         unindex_products([product.id])
         session.delete(product)
 
@@ -1257,23 +1231,7 @@ def _write_models(works: list[_ModelWork], actor: Actor) -> None:
             raise Conflict("A product model was changed by someone else meanwhile; reload it and apply your change again")
         for work in old:
             work.model_id, work.version = work.existing.id, work.existing.version + 1
-    connection.execute(
-        insert(Version.__table__),
-        [
-            {
-                "resource_type": "product_model",
-                "resource_id": w.model_id,
-                "resource_code": w.input.code,
-                "version": w.version,
-                "author": actor.name,
-                "source": str(actor.source),
-                "job_id": actor.job_id,
-                "logged_at": now,
-                "changes": w.changes,
-            }
-            for w in works
-        ],
-    )
+    record_versions("product_model", ((w.model_id, w.input.code, w.version, w.changes) for w in works), actor=actor, logged_at=now)
     if old:
         recompute_completeness(model_ids=[w.model_id for w in old])
 
@@ -1296,18 +1254,7 @@ def delete_product_model(code: str, *, actor: Actor) -> None:
         variants = session.scalar(select(func.count()).select_from(Product).where(Product.parent_id == model.id))
         if children or variants:
             raise Conflict(f"Product model {code!r} has {children} sub-models and {variants} variant products; delete them first")
-        session.add(
-            Version(
-                resource_type="product_model",
-                resource_id=model.id,
-                resource_code=model.code,
-                version=model.version + 1,
-                author=actor.name,
-                source=str(actor.source),
-                job_id=actor.job_id,
-                changes={"deleted": {"old": False, "new": True}},
-            )
-        )
+        record_versions("product_model", [(model.id, model.code, model.version + 1, {"deleted": {"old": False, "new": True}})], actor=actor)
         session.delete(model)
 
 
