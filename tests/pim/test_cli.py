@@ -447,3 +447,42 @@ def test_product_revert_to_a_version_that_does_not_exist_fails_with_one_line(dem
 
     assert_one_line_failure(result)
     assert "has no version 999" in result.stderr
+
+
+def test_serve_with_demo_answers_on_the_printed_address(tmp_path):
+    """The quick start's command: an empty instance gets the demo and the page lists it."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIM_")}
+    env["PIM_INSTANCE_PATH"] = str(tmp_path / "instance")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "pim.cli", "serve", "--demo", "--demo-products", "40", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        page = None
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                    page = response.read().decode()
+                break
+            except OSError:
+                time.sleep(0.3)
+        assert page is not None, server.stderr.read() if server.poll() is not None else "no answer"
+        assert "<small>40</small>" in page
+    finally:
+        server.terminate()
+        _out, err = server.communicate(timeout=30)
+    assert f"http://127.0.0.1:{port}/" in err
