@@ -146,6 +146,17 @@ class _Lookups:
         self.categories: dict[str, tuple[int, int]] = {}
         self.missing_categories: set[str] = set()
 
+    MAX_MODELS = 50000
+
+    def trim(self) -> None:
+        """Forget the models read so far when there are many, so memory stays flat on huge loads.
+
+        Called between batches only: a batch keeps every model it has read.
+        """
+        if len(self.models_by_id) > self.MAX_MODELS:
+            self.models_by_code.clear()
+            self.models_by_id.clear()
+
     def load_models(self, codes: Iterable[str] = (), ids: Iterable[int] = ()) -> None:
         codes = {c for c in codes if c not in self.models_by_code}
         ids = {i for i in ids if i not in self.models_by_id}
@@ -170,10 +181,6 @@ class _Lookups:
             self.models_by_id[model.id] = model
             if model.parent_id is not None:
                 parents.add(model.parent_id)
-        if len(self.models_by_id) > 50000:
-            # Keep memory flat on huge loads: models are re-read when needed again.
-            self.models_by_code.clear()
-            self.models_by_id.clear()
         if parents:
             self.load_models(ids=parents)
 
@@ -371,6 +378,7 @@ _EXISTING_COLUMNS = (
 
 def _prepare(items: list[ProductInput], structure: Structure, lookups: _Lookups, decimal_separator: str) -> list[_Work]:
     session = db.session
+    lookups.trim()
     identifiers = [i.identifier for i in items if isinstance(i.identifier, str)]
     existing = {row.identifier: row for row in session.execute(select(*_EXISTING_COLUMNS).where(Product.identifier.in_(identifiers)))}
     parent_codes = {i.parent for i in items if isinstance(i.parent, str) and i.parent}
@@ -1302,6 +1310,7 @@ def recompute_completeness(
                 break
             last_id = rows[-1].id
             ids = [r.id for r in rows]
+            lookups.trim()
             lookups.load_models(ids={r.parent_id for r in rows if r.parent_id})
             completeness_rows = []
             category_rows = []

@@ -330,3 +330,16 @@ def test_a_batch_the_database_refuses_is_retried_product_by_product(actor):
     assert [(r.identifier, r.errors[0].field) for r in report.rejected] == [("BOOT_2", "uuid")]
     assert str(get_product("BOOT_1").uuid) == shared
     assert sorted(db.session.scalars(select(Product.identifier))) == ["BOOT_1", "BOOT_3"]
+
+
+def test_a_long_load_that_forgets_models_between_batches_still_finds_them(actor, monkeypatch):
+    from pim.catalog import services
+
+    monkeypatch.setattr(services._Lookups, "MAX_MODELS", 1)
+    for colour in ("red", "blue"):
+        save_product_model(ProductModelInput(f"TRAIL_{colour.upper()}", family_variant="apparel_size", values={"color": one(colour)}), actor=actor)
+    items = [ProductInput(f"TRAIL_{c.upper()}_{s}", parent=f"TRAIL_{c.upper()}", values={"size": one(s)}) for c in ("red", "blue") for s in ("s", "m")]
+
+    report = upsert_products(items, actor=actor, batch_size=1)
+
+    assert (report.created, report.rejected) == (4, [])
