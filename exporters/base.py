@@ -1,0 +1,340 @@
+"""What every feed format shares: the records it receives, the rules it checks, where it writes.
+
+An exporter never touches the database or Flask. The publishing pipeline in `pim.publishing`
+resolves each product for a channel into a `Record` (field name -> value, already mapped and
+transformed by the export profile), asks the format to `check` it, and hands the records that
+pass to the format's `write`, which streams them into files opened on a `Sink`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import IO, Any, ClassVar, Protocol
+
+# --- values ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An amount in a currency; never a float."""
+
+    amount: Decimal
+    currency: str
+
+    def text(self, places: int = 2) -> str:
+        """Return the amount with `places` decimals and a dot, e.g. "12.50"."""
+        return format_amount(self.amount, places)
+
+    def __str__(self) -> str:
+        return f"{self.text()} {self.currency}"
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """An amount in a unit of a measurement family, e.g. 750 GRAM."""
+
+    amount: Decimal
+    unit: str
+
+    def __str__(self) -> str:
+        return f"{format_number(self.amount)} {self.unit}"
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """A named characteristic, e.g. Yandex's `<param name="Цвет">белый</param>` or an OZON attribute."""
+
+    name: str
+    value: Any
+    unit: str | None = None
+    id: int | None = None
+    value_id: int | None = None
+
+
+@dataclass(slots=True)
+class Record:
+    """One product as a channel sees it: the profile's fields, resolved and transformed.
+
+    `key` is our SKU, `group` the code of the product model a variant belongs to (its root
+    model), `group_number` a stable integer for that model where a format wants numbers
+    (Yandex's `group_id`). A record with `is_deleted` tells a delta feed that the product left.
+    """
+
+    key: str
+    fields: dict[str, Any]
+    group: str | None = None
+    group_number: int | None = None
+    uuid: str | None = None
+    is_deleted: bool = False
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """Return one field's value, or `default` when it is absent or empty."""
+        value = self.fields.get(name)
+        return default if value is None or value == "" or value == [] else value
+
+
+@dataclass(slots=True)
+class RecordGroup:
+    """A product model with its variants, for formats that nest variants under their model."""
+
+    key: str
+    fields: dict[str, Any]
+    variants: list[Record]
+    axes: tuple[str, ...] = ()
+
+
+def format_amount(amount: Decimal, places: int = 2) -> str:
+    """Return an amount rounded half up to `places` decimals, with a dot and no grouping."""
+    quantum = Decimal(1).scaleb(-places)
+    return f"{amount.quantize(quantum, rounding=ROUND_HALF_UP):f}"
+
+
+def format_number(number: Decimal | int | float) -> str:
+    """Return a number without exponent or trailing zeros: 0.750 -> "0.75", 42.0 -> "42"."""
+    if isinstance(number, int):
+        return str(number)
+    value = Decimal(str(number)) if isinstance(number, float) else number
+    text = f"{value:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+# --- text safety ---------------------------------------------------------------------------
+
+# XML 1.0 allows tab, LF and CR below 0x20 and forbids surrogates and U+FFFE/U+FFFF.
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def xml_text(value: Any) -> str:
+    """Return a value as text that XML 1.0 can hold: forbidden characters removed."""
+    text = value if isinstance(value, str) else str(value)
+    return _XML_FORBIDDEN.sub("", text)
+
+
+def strip_control(text: str) -> str:
+    """Remove control characters other than tab, LF and CR."""
+    return _CONTROL.sub("", text)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """Prefix a cell that a spreadsheet would run as a formula with an apostrophe."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+# --- GS1 identifiers -----------------------------------------------------------------------
+
+
+def gtin_check_digit(digits: str) -> int:
+    """Return the GS1 check digit for the digits before it (any GTIN length)."""
+    total = 0
+    for position, digit in enumerate(reversed(digits)):
+        total += int(digit) * (3 if position % 2 == 0 else 1)
+    return (10 - total % 10) % 10
+
+
+def gtin_problem(value: str, *, is_global: bool = True) -> str | None:
+    """Return why `value` is not a valid GTIN-8/12/13/14, or None when it is.
+
+    With `is_global`, restricted-circulation (2x, 02x, 04x) and coupon (05x, 981-984, 99)
+    prefixes are refused, as channels that want a global trade item number do.
+    """
+    if not value.isdigit() or not value.isascii():
+        return "must contain digits only"
+    if len(value) not in (8, 12, 13, 14):
+        return f"must have 8, 12, 13 or 14 digits, not {len(value)}"
+    if gtin_check_digit(value[:-1]) != int(value[-1]):
+        return f"has a wrong check digit (expected {gtin_check_digit(value[:-1])})"
+    if is_global:
+        gtin13 = value[-13:].rjust(13, "0")
+        if gtin13[0] == "2" or gtin13[:3] in ("002", "004", "005") or gtin13[:2] == "99" or gtin13[:3] in ("981", "982", "983", "984"):
+            return "uses a restricted or coupon prefix, which is not a global trade item number"
+    return None
+
+
+# --- field rules -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Why a record cannot go into a feed: the field, a message for people, a code for reports."""
+
+    field: str
+    message: str
+    code: str
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """What a channel accepts in one field.
+
+    `kind` is one of text, url, money, gtin, integer, decimal, boolean, measure, list, any.
+    For a list, `max_items` caps its length and `item_max_length` each item's length.
+    """
+
+    name: str
+    required: bool = False
+    kind: str = "text"
+    max_length: int | None = None
+    choices: frozenset[str] | None = None
+    max_items: int | None = None
+    item_max_length: int | None = None
+    description: str = ""
+
+
+_URL = re.compile(r"https?://[^\s]+", re.IGNORECASE)
+
+
+def _length_problem(rule: FieldRule, text: str, limit: int | None) -> Problem | None:
+    if limit is not None and len(text) > limit:
+        return Problem(rule.name, f"{rule.name} is {len(text)} characters long; the channel takes at most {limit}", "too_long")
+    return None
+
+
+def _check_scalar(rule: FieldRule, value: Any, limit: int | None) -> Problem | None:
+    kind = rule.kind
+    if kind == "money":
+        if not isinstance(value, Money):
+            return Problem(rule.name, f"{rule.name} must be a price with a currency", "invalid")
+        if value.amount < 0:
+            return Problem(rule.name, f"{rule.name} must not be negative, got {value}", "invalid")
+        return None
+    if kind == "gtin":
+        reason = gtin_problem(str(value))
+        return None if reason is None else Problem(rule.name, f"{rule.name} {value!s} {reason}", "invalid_gtin")
+    if kind == "integer":
+        if isinstance(value, bool) or not isinstance(value, int):
+            return Problem(rule.name, f"{rule.name} must be a whole number, got {value!r}", "invalid")
+        return None
+    if kind == "decimal":
+        if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+            return Problem(rule.name, f"{rule.name} must be a number, got {value!r}", "invalid")
+        return None
+    if kind == "boolean":
+        return None if isinstance(value, bool) else Problem(rule.name, f"{rule.name} must be true or false", "invalid")
+    if kind == "measure":
+        return None if isinstance(value, Measure) else Problem(rule.name, f"{rule.name} must be an amount with a unit", "invalid")
+    if kind == "any":
+        return None
+    text = value if isinstance(value, str) else str(value)
+    if kind == "url" and not _URL.fullmatch(text):
+        return Problem(rule.name, f"{rule.name} must be an absolute http(s) address, got {text[:80]!r}", "invalid_url")
+    if rule.choices is not None and text not in rule.choices:
+        allowed = ", ".join(sorted(rule.choices))
+        return Problem(rule.name, f"{rule.name} must be one of {allowed}; got {text[:80]!r}", "not_allowed")
+    return _length_problem(rule, text, limit)
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+def compile_rules(rules: Iterable[FieldRule]) -> Callable[[Record], list[Problem]]:
+    """Return a function that checks a record against the rules; compiled once per run."""
+    checks = tuple(rules)
+
+    def check(record: Record) -> list[Problem]:
+        problems: list[Problem] = []
+        fields = record.fields
+        for rule in checks:
+            value = fields.get(rule.name)
+            if _is_empty(value):
+                if rule.required:
+                    problems.append(Problem(rule.name, f"{rule.name} is required by the channel and is empty", "required"))
+                continue
+            if isinstance(value, list | tuple):
+                if rule.kind != "list" and rule.max_items is None:
+                    problems.append(Problem(rule.name, f"{rule.name} takes one value, got {len(value)}", "invalid"))
+                    continue
+                if rule.max_items is not None and len(value) > rule.max_items:
+                    problems.append(Problem(rule.name, f"{rule.name} has {len(value)} values; the channel takes at most {rule.max_items}", "too_many"))
+                item_rule = rule if rule.kind != "list" else FieldRule(rule.name, choices=rule.choices)
+                for item in value:
+                    problem = _check_scalar(item_rule, item, rule.item_max_length)
+                    if problem is not None:
+                        problems.append(problem)
+                        break
+                continue
+            problem = _check_scalar(rule, value, rule.max_length)
+            if problem is not None:
+                problems.append(problem)
+        return problems
+
+    return check
+
+
+# --- where formats write -------------------------------------------------------------------
+
+
+class Sink(Protocol):
+    """Where a format writes its files: each name opens one new binary file of the feed."""
+
+    def open(self, name: str) -> IO[bytes]:
+        """Open a new file of this feed for writing; the publisher closes and publishes it."""
+        ...
+
+
+@dataclass
+class FeedSettings:
+    """What a format needs besides the records: the feed's header data and per-format options.
+
+    `categories` lists the channel's own category tree as (id, parent id, label) in tree order,
+    for formats that declare it (Yandex's `<categories>`). `options` holds the format's own
+    settings from the export profile (shop name, company, chunk size...). `is_for_people`
+    neutralises spreadsheet formulas in CSV cells; machine feeds keep values exact.
+    """
+
+    code: str
+    title: str = ""
+    link: str = ""
+    description: str = ""
+    locale: str = "en_US"
+    currency: str = "EUR"
+    generated_at: str = ""
+    categories: list[tuple[str, str | None, str]] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)
+    is_for_people: bool = False
+    is_delta: bool = False
+
+
+class FeedFormat:
+    """A feed format: its file name, media type, field rules and writer; subclasses register."""
+
+    code: ClassVar[str]
+    label: ClassVar[str]
+    media_type: ClassVar[str]
+    extension: ClassVar[str]
+    fields: ClassVar[tuple[FieldRule, ...]] = ()
+    supports_delta: ClassVar[bool] = False
+    is_grouped: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        self._check_fields = compile_rules(self.fields)
+
+    def check(self, record: Record) -> list[Problem]:
+        """Return every rule of the channel the record breaks (empty when it may be published)."""
+        return self._check_fields(record)
+
+    def file_name(self, settings: FeedSettings) -> str:
+        """Return the name of the feed's main file."""
+        return f"{settings.code}.{self.extension}"
+
+    def write(self, items: Iterator[Record | RecordGroup], settings: FeedSettings, sink: Sink) -> None:
+        """Stream the records into one or more files opened on the sink."""
+        raise NotImplementedError
+
+
+FORMATS: dict[str, type[FeedFormat]] = {}
+
+
+def register(cls: type[FeedFormat]) -> type[FeedFormat]:
+    """Register a format class under its code (used as a class decorator)."""
+    FORMATS[cls.code] = cls
+    return cls
