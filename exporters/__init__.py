@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 from exporters.base import FORMATS, FeedFormat
 
-# Every module listed here registers its formats when imported.
-FORMAT_MODULES: tuple[str, ...] = ()
-
 
 def load_formats() -> dict[str, type[FeedFormat]]:
-    """Import every format module and return the registry, code -> format class."""
-    for name in FORMAT_MODULES:
-        importlib.import_module(f"exporters.{name}")
+    """Import every module of this package (each registers its formats) and return the registry."""
+    for module in pkgutil.iter_modules(__path__):
+        if module.name != "base" and not module.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{module.name}")
     return FORMATS
 
 
