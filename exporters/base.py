@@ -274,10 +274,14 @@ def compile_rules(rules: Iterable[FieldRule]) -> Callable[[Record], list[Problem
 
 
 class Sink(Protocol):
-    """Where a format writes its files: each name opens one new binary file of the feed."""
+    """Where a format writes its files: each name opens one new binary file of the feed.
+
+    A format may close a file it has finished (a request body of a chunked feed), so that
+    thousands of files never stay open at once; the publisher syncs and publishes them all.
+    """
 
     def open(self, name: str) -> IO[bytes]:
-        """Open a new file of this feed for writing; the publisher closes and publishes it."""
+        """Open a new file of this feed for writing."""
         ...
 
 
@@ -314,9 +318,16 @@ class FeedFormat:
     fields: ClassVar[tuple[FieldRule, ...]] = ()
     supports_delta: ClassVar[bool] = False
     is_grouped: ClassVar[bool] = False
+    # a free-form format (the web shop) takes any field name; others only those of `fields`
+    accepts_any_field: ClassVar[bool] = False
+    # required fields the format fills itself when a profile leaves them out (an id from the SKU)
+    derived_fields: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self) -> None:
         self._check_fields = compile_rules(self.fields)
+        # records a format refuses while writing, for rules that span several records (a
+        # group mixing categories); the publisher reports them as skipped
+        self.rejected: list[tuple[str, Problem]] = []
 
     def check(self, record: Record) -> list[Problem]:
         """Return every rule of the channel the record breaks (empty when it may be published)."""
