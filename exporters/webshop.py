@@ -1,0 +1,456 @@
+"""The web shop feed: JSON Lines for the shop's import, a flat CSV, and schema.org JSON-LD for its pages.
+
+One run writes three files in one pass over the records:
+
+- `<code>.jsonl`: one line per product model (with its variants nested) or single product, and in
+  a delta run one `{"type": "deleted", "sku": ...}` line per product that left the channel;
+- `<code>.csv`: one row per sellable product, variants flattened with their model's code in the
+  `group` column (deleted products are left out; the JSON Lines file carries the deletions);
+- `<code>.jsonld.jsonl`: one schema.org `ProductGroup` or `Product` document per line, ready to
+  be embedded in the product page (`<`, `>` and `&` are written as JSON escapes so a text holding
+  `</script>` cannot close the page's script element).
+
+The shop takes whatever the export profile maps, so records are free-form; the format only needs
+a name and a price, and checks addresses when they are given.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import IO, Any
+
+import orjson
+
+from exporters.base import (
+    FeedFormat,
+    FeedSettings,
+    FieldRule,
+    Measure,
+    Money,
+    Param,
+    Problem,
+    Record,
+    RecordGroup,
+    Sink,
+    compile_rules,
+    format_amount,
+    format_number,
+    gtin_problem,
+    register,
+    spreadsheet_safe,
+)
+
+logger = logging.getLogger(__name__)
+
+# Control characters other than tab/LF/CR, and lone surrogates, which UTF-8 cannot encode.
+_UNWRITABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+# ISO 4217 currencies whose minor unit is not the cent; every other currency has two decimals.
+_CURRENCY_PLACES = {
+    **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"), 0),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+}
+
+# A record field with one of these names would overwrite the structure of its JSON Lines line.
+_RESERVED_FIELDS = frozenset({"type", "variants"})
+_GROUP_KEYS = frozenset({"type", "code", "axes", "variants"})
+_PRODUCT_SKIPPED = _RESERVED_FIELDS | {"sku"}
+
+_SCHEMA = "https://schema.org/"
+_VARIES_BY = {
+    "color": "color",
+    "size": "size",
+    "material": "material",
+    "pattern": "pattern",
+    "gender": "suggestedGender",
+    "age": "suggestedAge",
+}
+_AVAILABILITY = {
+    name.lower(): name
+    for name in (
+        "InStock",
+        "OutOfStock",
+        "PreOrder",
+        "BackOrder",
+        "Discontinued",
+        "InStoreOnly",
+        "LimitedAvailability",
+        "OnlineOnly",
+        "PreSale",
+        "SoldOut",
+        "MadeToOrder",
+        "Reserved",
+    )
+}
+_CONDITION = {name.lower(): name for name in ("NewCondition", "RefurbishedCondition", "UsedCondition", "DamagedCondition")}
+_GTIN_KEYS = {8: "gtin8", 12: "gtin12", 13: "gtin13", 14: "gtin14"}
+_INT64 = 2**63 - 1
+_IMAGE = FieldRule("image", kind="url", description="Absolute http(s) address of the main image, or a list of addresses.")
+
+
+def _clean(text: str) -> str:
+    # Printable text holds none of the unwritable characters; testing that is much cheaper than the pattern.
+    return text if text.isprintable() else _UNWRITABLE.sub("", text)
+
+
+def _money_text(money: Money) -> str:
+    return format_amount(money.amount, _CURRENCY_PLACES.get(money.currency.upper(), 2))
+
+
+def _is_writable(value: Any) -> bool:
+    """Tell whether the feed knows how to write a value of this type."""
+    if isinstance(value, list | tuple):
+        return all(_is_writable(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _is_writable(item) for key, item in value.items())
+    return value is None or isinstance(value, str | bool | int | float | Decimal | Money | Measure | Param | date | time)
+
+
+def _json_value(value: Any) -> Any:
+    """Return a field value as plain JSON data: prices and amounts as decimal strings."""
+    if type(value) is str:
+        return _clean(value)
+    if value is None or isinstance(value, bool | float):
+        return value
+    if isinstance(value, str):
+        return _clean(value)
+    if isinstance(value, int):
+        # orjson refuses integers beyond 64 bits; a string keeps every digit.
+        return value if -_INT64 - 1 <= value <= _INT64 else str(value)
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, Money):
+        return {"amount": _money_text(value), "currency": _clean(value.currency)}
+    if isinstance(value, Measure):
+        return {"amount": format_number(value.amount), "unit": _clean(value.unit)}
+    if isinstance(value, Param):
+        return {"name": _clean(value.name), "value": _json_value(value.value), "unit": None if value.unit is None else _clean(value.unit)}
+    if isinstance(value, list | tuple):
+        return [_json_value(item) for item in value]
+    if isinstance(value, dict):
+        return {_clean(key): _json_value(item) for key, item in value.items()}
+    if isinstance(value, date | datetime | time):
+        return value.isoformat()
+    raise TypeError(f"the web shop feed cannot write a {type(value).__name__} value")
+
+
+def _json_fields(fields: dict[str, Any], skip: frozenset[str]) -> dict[str, Any]:
+    """Return the fields as JSON data in name order, leaving out the names in `skip`."""
+    return {_clean(name): _json_value(fields[name]) for name in sorted(fields) if name not in skip and fields[name] is not None}
+
+
+def _sku(record: Record) -> str:
+    value = record.get("sku")
+    return record.key if value is None else _clean(str(value))
+
+
+# --- JSON Lines ----------------------------------------------------------------------------
+
+
+class _JsonLinesWriter:
+    """Write one JSON object per model or single product, and one per deleted product."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self._out = out
+
+    def _line(self, document: dict[str, Any]) -> None:
+        self._out.write(orjson.dumps(document) + b"\n")
+
+    def _deleted(self, record: Record) -> None:
+        self._line({"type": "deleted", "sku": _sku(record)})
+
+    def add_product(self, record: Record) -> None:
+        if record.is_deleted:
+            self._deleted(record)
+            return
+        self._line({"type": "product", "sku": _sku(record), **_json_fields(record.fields, _PRODUCT_SKIPPED)})
+
+    def add_group(self, group: RecordGroup) -> None:
+        variants = [variant for variant in group.variants if not variant.is_deleted]
+        if variants:
+            document: dict[str, Any] = {"type": "product_model", "code": _clean(group.key)}
+            if group.axes:
+                document["axes"] = [_clean(axis) for axis in group.axes]
+            document.update(_json_fields(group.fields, _GROUP_KEYS))
+            document["variants"] = [{"sku": _sku(variant), **_json_fields(variant.fields, _PRODUCT_SKIPPED)} for variant in variants]
+            self._line(document)
+        for variant in group.variants:
+            if variant.is_deleted:
+                self._deleted(variant)
+
+
+# --- CSV -----------------------------------------------------------------------------------
+
+
+class _Utf8Lines:
+    """Let the csv module write text rows into a binary file as UTF-8."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self._out = out
+
+    def write(self, text: str) -> int:
+        return self._out.write(text.encode("utf-8"))
+
+
+def _cell_text(value: Any) -> str:
+    if type(value) is str:
+        return _clean(value)
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return _clean(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, Money):
+        return f"{_money_text(value)} {_clean(value.currency)}"
+    if isinstance(value, Param):
+        unit = f" {_clean(value.unit)}" if value.unit else ""
+        return f"{_clean(value.name)}: {_cell_text(value.value)}{unit}"
+    if isinstance(value, list | tuple):
+        return "|".join(_cell_text(item) for item in value)
+    if isinstance(value, dict):
+        return _clean(orjson.dumps(_json_value(value)).decode())
+    if isinstance(value, date | datetime | time):
+        return value.isoformat()
+    return _clean(str(value))
+
+
+def _people_cell(value: Any) -> str:
+    """Return a cell a spreadsheet shows as text, never runs as a formula."""
+    text = _cell_text(value)
+    # A number is only digits, a sign and a dot: a spreadsheet reads it as a number, never a formula.
+    return text if isinstance(value, bool | int | float | Decimal) else spreadsheet_safe(text)
+
+
+class _CsvWriter:
+    """Write one row per sellable product under a header fixed by the options or the first product.
+
+    The file streams, so the header cannot wait for every field name: without `csv_columns` in the
+    options the columns are `sku`, `group`, then the field names of the first item in the order the
+    profile maps them (for a product model: the model's fields, then those of its variants). Fields
+    that appear only later have no column; the run logs their names once at the end.
+    """
+
+    def __init__(self, out: IO[bytes], settings: FeedSettings) -> None:
+        if settings.options.get("excel"):
+            out.write("\ufeff".encode())
+        self._writer = csv.writer(_Utf8Lines(out))
+        self._cell: Callable[[Any], str] = _people_cell if settings.is_for_people else _cell_text
+        configured = settings.options.get("csv_columns")
+        self._columns: list[str] | None = list(configured) if configured else None
+        self._is_derived = not configured
+        self._has_header = False
+        self._missing: set[str] = set()
+        self._feed = settings.code
+
+    def _start(self, names: Iterable[str]) -> list[str]:
+        if self._columns is None:
+            self._columns = ["sku", "group", *dict.fromkeys(name for name in names if name not in ("sku", "group"))]
+        if not self._has_header:
+            self._writer.writerow([self._cell(name) for name in self._columns])
+            self._has_header = True
+        return self._columns
+
+    def _row(self, columns: list[str], fields: dict[str, Any]) -> None:
+        cell = self._cell
+        self._writer.writerow([cell(fields.get(column)) for column in columns])
+        if self._is_derived:
+            self._missing.update(fields.keys() - columns)
+
+    def add_product(self, record: Record) -> None:
+        if record.is_deleted:
+            return
+        columns = self._start(record.fields)
+        self._row(columns, {**record.fields, "sku": _sku(record), "group": record.group or ""})
+
+    def add_group(self, group: RecordGroup) -> None:
+        variants = [variant for variant in group.variants if not variant.is_deleted]
+        if not variants:
+            return
+        columns = self._start(name for fields in (group.fields, *(variant.fields for variant in variants)) for name in fields)
+        for variant in variants:
+            self._row(columns, {**group.fields, **variant.fields, "sku": _sku(variant), "group": group.key})
+
+    def finish(self) -> None:
+        self._start(())
+        missing = self._missing - {"sku", "group"}
+        if missing:
+            logger.warning("The CSV of feed %s has no column for %s; list them in the csv_columns option", self._feed, ", ".join(sorted(missing)))
+
+
+# --- schema.org JSON-LD --------------------------------------------------------------------
+
+
+def _ld_text(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return [_ld_text(item) for item in value]
+    return _cell_text(value)
+
+
+def _gtin(record: Record) -> tuple[str, str] | None:
+    """Return the schema.org property and value of the record's first valid global GTIN."""
+    for name in ("gtin", "ean"):
+        value = record.get(name)
+        for candidate in value if isinstance(value, list | tuple) else (value,):
+            text = str(candidate).strip() if candidate is not None else ""
+            # A wrong or in-store code in the page is worse than none: search engines reject the page's product.
+            if text and gtin_problem(text) is None:
+                return _GTIN_KEYS[len(text)], text
+    return None
+
+
+def _schema_name(value: Any, names: dict[str, str], suffix: str = "") -> str | None:
+    """Return the schema.org URL of an enumeration member given as `in_stock`, `InStock` or its URL."""
+    text = str(value).strip()
+    text = text.removeprefix(_SCHEMA).removeprefix("http://schema.org/")
+    key = text.replace("_", "").replace(" ", "").replace("-", "").lower()
+    name = names.get(key) or names.get(key + suffix.lower())
+    return None if name is None else _SCHEMA + name
+
+
+def _offer(record: Record) -> dict[str, Any] | None:
+    sale = record.get("sale_price")
+    price = sale if isinstance(sale, Money) else record.get("price")
+    if not isinstance(price, Money):
+        return None
+    offer: dict[str, Any] = {"@type": "Offer"}
+    url = record.get("url")
+    if url is not None:
+        offer["url"] = _cell_text(url)
+    offer["price"] = _money_text(price)
+    offer["priceCurrency"] = _clean(price.currency)
+    availability = record.get("availability")
+    offer_availability = _SCHEMA + "InStock" if availability is None else _schema_name(availability, _AVAILABILITY)
+    if offer_availability is not None:
+        offer["availability"] = offer_availability
+    condition = record.get("condition")
+    item_condition = _SCHEMA + "NewCondition" if condition is None else _schema_name(condition, _CONDITION, "Condition")
+    if item_condition is not None:
+        offer["itemCondition"] = item_condition
+    return offer
+
+
+def _ld_product(record: Record, group: str | None = None) -> dict[str, Any]:
+    product: dict[str, Any] = {"@type": "Product", "sku": _sku(record)}
+    gtin = _gtin(record)
+    if gtin is not None:
+        product[gtin[0]] = gtin[1]
+    for name in ("name", "description", "mpn", "image", "url", "color", "size", "material", "pattern"):
+        value = record.get(name)
+        if value is not None:
+            product[name] = _ld_text(value)
+    brand = record.get("brand")
+    if brand is not None:
+        product["brand"] = {"@type": "Brand", "name": _cell_text(brand)}
+    if group is not None:
+        product["inProductGroupWithID"] = _clean(group)
+    offer = _offer(record)
+    if offer is not None:
+        product["offers"] = offer
+    return product
+
+
+class _JsonLdWriter:
+    """Write one schema.org document per line: a ProductGroup with its variants, or a Product."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self._out = out
+
+    def _line(self, document: dict[str, Any]) -> None:
+        data = orjson.dumps(document)
+        # Outside strings JSON has no <, > or &, so escaping them keeps the value and makes the line safe inside <script>.
+        self._out.write(data.replace(b"<", b"\\u003c").replace(b">", b"\\u003e").replace(b"&", b"\\u0026") + b"\n")
+
+    def add_product(self, record: Record) -> None:
+        if not record.is_deleted:
+            self._line({"@context": "https://schema.org", **_ld_product(record, record.group)})
+
+    def add_group(self, group: RecordGroup) -> None:
+        variants = [variant for variant in group.variants if not variant.is_deleted]
+        if not variants:
+            return
+        model = Record(group.key, group.fields)
+        document: dict[str, Any] = {"@context": "https://schema.org", "@type": "ProductGroup", "productGroupID": _clean(group.key)}
+        for name in ("name", "description", "image", "url"):
+            value = model.get(name)
+            if value is not None:
+                document[name] = _ld_text(value)
+        brand = model.get("brand")
+        if brand is not None:
+            document["brand"] = {"@type": "Brand", "name": _cell_text(brand)}
+        varies_by = [_SCHEMA + _VARIES_BY[axis] for axis in group.axes if axis in _VARIES_BY]
+        if varies_by:
+            document["variesBy"] = varies_by
+        document["hasVariant"] = [_ld_product(variant, group.key) for variant in variants]
+        self._line(document)
+
+
+# --- the format ----------------------------------------------------------------------------
+
+
+@register
+class WebshopFeed(FeedFormat):
+    """Our own web shop: JSON Lines of models and products, a flat CSV and schema.org JSON-LD."""
+
+    code = "webshop"
+    label = "Web shop (JSON Lines, CSV, schema.org JSON-LD)"
+    media_type = "application/x-ndjson"
+    extension = "jsonl"
+    supports_delta = True
+    is_grouped = True
+    accepts_any_field = True
+    fields = (
+        FieldRule("sku", description="Our SKU; the record's key when the profile maps none."),
+        FieldRule("name", required=True, description="Product name as the shop shows it."),
+        FieldRule("price", required=True, kind="money", description="Regular price with its currency."),
+        FieldRule("sale_price", kind="money", description="Price to charge now; schema.org offers show it instead of the regular price."),
+        FieldRule("url", kind="url", description="Absolute http(s) address of the product page."),
+        _IMAGE,
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        # An image may be one address or a list of them with no limit, which a single rule cannot say.
+        self._check_fields = compile_rules(rule for rule in self.fields if rule.name != "image")
+        self._check_image = compile_rules((_IMAGE,))
+
+    def check(self, record: Record) -> list[Problem]:
+        """Return every rule of the shop the record breaks (empty when it may be published)."""
+        problems = super().check(record)
+        if record.get("sku") is None and not record.key:
+            problems.append(Problem("sku", "sku is required by the channel and is empty", "required"))
+        images = record.fields.get("image")
+        for image in images if isinstance(images, list | tuple) else (images,):
+            found = self._check_image(Record(record.key, {"image": image}))
+            if found:
+                problems.extend(found)
+                break
+        for name, value in record.fields.items():
+            if name in _RESERVED_FIELDS:
+                problems.append(Problem(name, f"{name} names a part of the web shop feed's lines; map the field under another name", "reserved"))
+            elif not _is_writable(value):
+                problems.append(Problem(name, f"{name} holds a {type(value).__name__}, which the web shop feed cannot write", "invalid"))
+        return problems
+
+    def file_names(self, settings: FeedSettings) -> tuple[str, str, str]:
+        """Return the names of the JSON Lines, CSV and JSON-LD files of a run."""
+        return self.file_name(settings), f"{settings.code}.csv", f"{settings.code}.jsonld.jsonl"
+
+    def write(self, items: Iterator[Record | RecordGroup], settings: FeedSettings, sink: Sink) -> None:
+        """Stream the models and products into the JSON Lines, CSV and JSON-LD files at once."""
+        lines_name, csv_name, jsonld_name = self.file_names(settings)
+        writers = (_JsonLinesWriter(sink.open(lines_name)), _CsvWriter(sink.open(csv_name), settings), _JsonLdWriter(sink.open(jsonld_name)))
+        for item in items:
+            for writer in writers:
+                if isinstance(item, RecordGroup):
+                    writer.add_group(item)
+                else:
+                    writer.add_product(item)
+        writers[1].finish()
