@@ -329,8 +329,12 @@ class FeedFormat:
         # group mixing categories); the publisher reports them as skipped
         self.rejected: list[tuple[str, Problem]] = []
 
-    def check(self, record: Record) -> list[Problem]:
-        """Return every rule of the channel the record breaks (empty when it may be published)."""
+    def check(self, record: Record, settings: FeedSettings | None = None) -> list[Problem]:
+        """Return every rule of the channel the record breaks (empty when it may be published).
+
+        With `settings`, rules that depend on the feed (a category of the feed's tree, the
+        feed's currency) are checked too.
+        """
         return self._check_fields(record)
 
     def file_name(self, settings: FeedSettings) -> str:

@@ -188,7 +188,7 @@ class GoogleMerchantFeed(FeedFormat):
         *(FieldRule(f"custom_label_{number}", max_length=100) for number in range(5)),
     )
 
-    def check(self, record: Record) -> list[Problem]:
+    def check(self, record: Record, settings: FeedSettings | None = None) -> list[Problem]:
         """Return every rule of Google's specification the record breaks."""
         problems = super().check(record)
         if record.get("availability") in ("preorder", "backorder") and record.get("availability_date") is None:

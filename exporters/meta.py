@@ -77,7 +77,7 @@ class MetaCatalogFeed(FeedFormat):
         *(FieldRule(f"custom_label_{number}", max_length=100) for number in range(5)),
     )
 
-    def check(self, record: Record) -> list[Problem]:
+    def check(self, record: Record, settings: FeedSettings | None = None) -> list[Problem]:
         """Return every rule of Meta's catalogue the record breaks."""
         problems = super().check(record)
         if record.get("brand") is None and record.get("gtin") is None and record.get("mpn") is None:

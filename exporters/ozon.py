@@ -240,7 +240,7 @@ class OzonImportFeed(FeedFormat):
         FieldRule("attributes", kind="list", description="Category attributes with OZON ids and dictionary value ids."),
     )
 
-    def check(self, record: Record) -> list[Problem]:
+    def check(self, record: Record, settings: FeedSettings | None = None) -> list[Problem]:
         """Return the rules the record breaks; a deleted record needs only a usable offer id."""
         if record.is_deleted:
             return self._offer_id_problems(record, always=True)

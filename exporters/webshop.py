@@ -421,7 +421,7 @@ class WebshopFeed(FeedFormat):
         self._check_fields = compile_rules(rule for rule in self.fields if rule.name != "image")
         self._check_image = compile_rules((_IMAGE,))
 
-    def check(self, record: Record) -> list[Problem]:
+    def check(self, record: Record, settings: FeedSettings | None = None) -> list[Problem]:
         """Return every rule of the shop the record breaks (empty when it may be published)."""
         problems = super().check(record)
         if record.get("sku") is None and not record.key:

@@ -270,7 +270,7 @@ class WildberriesCardsFeed(FeedFormat):
         super().__init__()
         self.rejected: list[tuple[str, Problem]] = []
 
-    def check(self, record: Record) -> list[Problem]:
+    def check(self, record: Record, settings: FeedSettings | None = None) -> list[Problem]:
         """Return the rules the record breaks on its own."""
         problems = super().check(record)
         fields = record.fields

@@ -54,6 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'pim.sqlite3'}"
     app.config.setdefault("MEDIA_PATH", str(instance / "media"))
+    app.config.setdefault("FEEDS_PATH", str(instance / "feeds"))
     from pim.catalog import media
 
     media.configure(app.config["MEDIA_PATH"])
@@ -69,9 +70,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         db.session.remove()
 
     _register_errors(app)
+    from pim.publishing.views import bp as feeds_bp
     from pim.web.views import bp
 
     app.register_blueprint(bp)
+    app.register_blueprint(feeds_bp)
     return app
 
 

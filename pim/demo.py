@@ -131,6 +131,15 @@ SENTENCES = {
 COLOR_INDEX = {"en_US": 0, "de_DE": 1, "ru_RU": 2}
 
 
+def _package(length: int, width: int, height: int) -> dict[str, Any]:
+    """Return the packed dimensions of a product in centimetres, as marketplaces ask for them."""
+    return {
+        "package_length": _one({"amount": length, "unit": "CENTIMETER"}),
+        "package_width": _one({"amount": width, "unit": "CENTIMETER"}),
+        "package_height": _one({"amount": height, "unit": "CENTIMETER"}),
+    }
+
+
 def ean13(number: int) -> str:
     """Return a valid EAN-13 code: a 12-digit body (prefix 460, a Russian GS1 range) and its check digit."""
     body = f"460{number:09d}"[-12:]
@@ -274,6 +283,20 @@ def _install_attributes() -> None:
         is_negative_allowed=False,
         labels={"en_US": "Screen size", "de_DE": "Bildschirmgröße", "ru_RU": "Диагональ"},
     )
+    for dimension, labels in (
+        ("package_length", ("Package length", "Verpackungslänge", "Длина упаковки")),
+        ("package_width", ("Package width", "Verpackungsbreite", "Ширина упаковки")),
+        ("package_height", ("Package height", "Verpackungshöhe", "Высота упаковки")),
+    ):
+        create(
+            dimension,
+            type=AttributeType.METRIC,
+            group="technical",
+            metric_family="Length",
+            default_metric_unit="CENTIMETER",
+            is_negative_allowed=False,
+            labels=dict(zip(("en_US", "de_DE", "ru_RU"), labels, strict=True)),
+        )
     create(
         "warranty_months",
         type=AttributeType.NUMBER,
@@ -317,7 +340,22 @@ def _install_attributes() -> None:
 
 
 def _install_families() -> None:
-    common = ["sku", "name", "description", "price", "ean", "brand", "image", "release_date", "features", "keywords", "country_of_origin"]
+    common = [
+        "sku",
+        "name",
+        "description",
+        "price",
+        "ean",
+        "brand",
+        "image",
+        "release_date",
+        "features",
+        "keywords",
+        "country_of_origin",
+        "package_length",
+        "package_width",
+        "package_height",
+    ]
     requirements = {
         "ecommerce": ["name", "description", "price", "image", "brand"],
         "marketplace": ["name", "description", "price", "ean", "brand", "image"],
@@ -335,7 +373,7 @@ def _install_families() -> None:
     structure.create_family(
         "apparel",
         labels={"en_US": "Apparel", "de_DE": "Bekleidung", "ru_RU": "Одежда"},
-        attributes=[*common, "color", "size", "material", "gender"],
+        attributes=[*common, "color", "size", "material", "gender", "weight"],
         attribute_as_label="name",
         attribute_as_image="image",
         requirements={**requirements, "ecommerce": [*requirements["ecommerce"], "color", "size", "material"]},
@@ -351,7 +389,7 @@ def _install_families() -> None:
     structure.create_family(
         "grocery",
         labels={"en_US": "Grocery", "de_DE": "Lebensmittel", "ru_RU": "Продукты"},
-        attributes=[*common, "net_content", "net_volume", "is_organic"],
+        attributes=[*common, "net_content", "net_volume", "is_organic", "weight"],
         attribute_as_label="name",
         attribute_as_image="image",
         requirements={**requirements, "pos": [*requirements["pos"]]},
@@ -515,6 +553,7 @@ class DemoGenerator:
                     "features": _one(rng.sample(["waterproof", "vegan", "recycled", "lightweight"], rng.randint(0, 2))),
                     "keywords": _keywords(names, gender),
                     "country_of_origin": _one(rng.choice(ORIGINS)),
+                    **_package(rng.randint(30, 34), rng.randint(19, 23), rng.randint(11, 14)),
                 },
             )
         )
@@ -563,6 +602,8 @@ class DemoGenerator:
             "gender": _one(rng.choice(["men", "women", "unisex"])),
             "keywords": _keywords(names, color),
             "country_of_origin": _one(rng.choice(ORIGINS)),
+            "weight": _one({"amount": f"{rng.uniform(0.25, 1.4):.2f}", "unit": "KILOGRAM"}),
+            **_package(rng.randint(30, 40), rng.randint(22, 30), rng.randint(3, 9)),
         }
         if "image" not in missing and self.images:
             values["image"] = _one(self.images[color])
@@ -607,6 +648,7 @@ class DemoGenerator:
             "features": _one(rng.sample(["bluetooth", "energy_saving", "lightweight"], rng.randint(0, 2))),
             "keywords": _keywords(names, category),
             "country_of_origin": _one(rng.choice(ORIGINS)),
+            **_package(*{"tv": (130, 80, 15), "audio": (30, 25, 12), "phones": (20, 12, 6)}[category]),
         }
         if category == "tv":
             values["screen_size"] = _one({"amount": rng.choice([43, 50, 55, 65, 75]), "unit": "INCH"})
@@ -643,6 +685,8 @@ class DemoGenerator:
             "keywords": _keywords(names, category),
             "country_of_origin": _one(rng.choice(ORIGINS)),
             "price": _prices(rng.choice([0.99, 1.49, 2.49, 3.99, 7.99, 12.99]), rng),
+            "weight": _one({"amount": f"{float(amount) * (1 if measure == 'weight' else 1000) / 1000 + 0.05:.2f}", "unit": "KILOGRAM"}),
+            **_package(rng.randint(8, 25), rng.randint(6, 12), rng.randint(4, 30)),
             **content,
         }
         if "image" not in missing and self.images:

@@ -4,7 +4,8 @@ The rules are Akeneo's, so figures match what users know: the required set is th
 requirements for the channel (the identifier always among them), a locale-specific attribute
 counts only in its locales, a metric needs an amount and a unit, a price needs an amount in
 every currency of the channel, values inherited from product models count, and the ratio is
-rounded down. Only incomplete pairs are stored.
+rounded down. A channel with a fallback reads the fallback's scopable value wherever it has none
+of its own. Only incomplete pairs are stored.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def ratio(required: int, missing: int) -> int:
     return (100 * (required - missing)) // required
 
 
-_Check = tuple[str, str, str, int, tuple[str, ...]]  # attribute, scope key, locale key, kind, currencies
+_Check = tuple[str, tuple[str, ...], str, int, tuple[str, ...]]  # attribute, scope keys, locale key, kind, currencies
 _PLAIN, _METRIC, _PRICE, _IDENTIFIER = 0, 1, 2, 3
 
 
@@ -98,7 +99,7 @@ class CompletenessCalculator:
                         kind = _PLAIN
                     check = (
                         attribute.code,
-                        channel.code if attribute.is_scopable else ALL_CHANNELS,
+                        (channel.scopes or (channel.code,)) if attribute.is_scopable else (ALL_CHANNELS,),
                         locale if attribute.is_localizable else ALL_LOCALES,
                         kind,
                         channel.currencies if kind == _PRICE else (),
@@ -120,15 +121,20 @@ class CompletenessCalculator:
         """Return the (channel, locale) pairs where the product misses values, with the codes missing."""
         plan = self._plan(family)
         filled = []
-        for attribute, scope_key, locale_key, kind, currencies in plan.checks:
+        for attribute, scope_keys, locale_key, kind, currencies in plan.checks:
             if kind == _IDENTIFIER:
                 filled.append(True)
                 continue
-            data = values.get(attribute)
-            if data is not None:
-                data = data.get(scope_key)
-                if data is not None:
-                    data = data.get(locale_key)
+            data = None
+            by_scope = values.get(attribute)
+            if by_scope is not None:
+                # a channel without a value of its own reads its fallback's
+                for scope_key in scope_keys:
+                    by_locale = by_scope.get(scope_key)
+                    if by_locale is not None:
+                        data = by_locale.get(locale_key)
+                        if data is not None and data != "" and data != []:
+                            break
             if data is None or data == "" or data == []:
                 filled.append(False)
             elif kind == _METRIC:

@@ -228,13 +228,15 @@ channel_currency = Table(
 
 
 class Channel(Base):
-    """A destination and the scope of scopable values: its locales, currencies and category tree."""
+    """A destination and the scope of scopable values: its locales, currencies, category tree and fallback."""
 
     __tablename__ = "channel"
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[Code] = mapped_column(unique=True)
     labels: Mapped[Labels]
     category_tree_id: Mapped[int] = mapped_column(ForeignKey("category.id"))
+    # where a product has no scopable value of its own for this channel, the fallback's is used
+    fallback_id: Mapped[int | None] = mapped_column(ForeignKey("channel.id", ondelete="SET NULL"))
     locales: Mapped[list[Locale]] = relationship(secondary=channel_locale, order_by=Locale.code)
     currencies: Mapped[list[Currency]] = relationship(secondary=channel_currency, order_by=Currency.code)
 

@@ -719,6 +719,25 @@ def _channel_parts(locales: Sequence[str], currencies: Sequence[str], category_t
     return locale_rows, currency_rows, tree_id
 
 
+def _fallback_id(channel: Channel | None, fallback: str | None) -> int | None:
+    """Return the id of a fallback channel after checking it exists and makes no loop."""
+    if fallback is None:
+        return None
+    session = db.session
+    target = session.scalar(select(Channel).where(Channel.code == fallback))
+    if target is None:
+        raise Invalid.one("fallback", f"Channel {fallback!r} does not exist", ErrorCode.UNKNOWN_CHANNEL)
+    seen = {channel.id} if channel is not None and channel.id is not None else set()
+    step: Channel | None = target
+    while step is not None:
+        if step.id in seen:
+            name = channel.code if channel is not None else fallback
+            raise Invalid.one("fallback", f"Channel {name!r} cannot fall back to {fallback!r}: the fallbacks would go round in a loop", ErrorCode.INVALID_FORMAT)
+        seen.add(step.id)
+        step = session.get(Channel, step.fallback_id) if step.fallback_id is not None else None
+    return target.id
+
+
 def create_channel(
     code: str,
     *,
@@ -726,17 +745,37 @@ def create_channel(
     currencies: Sequence[str],
     category_tree: str,
     labels: Mapping[str, str] | None = None,
+    fallback: str | None = None,
 ) -> Channel:
-    """Create a channel with its locales, currencies and category tree."""
+    """Create a channel with its locales, currencies, category tree and optional fallback channel.
+
+    A new channel has no values of its own, so its products' completeness is computed from its
+    fallback's values (or is empty) right away.
+    """
+    from pim.catalog.services import recompute_completeness
+
     check_code(code)
     with db.transaction() as session:
         _refuse_duplicate(Channel, code, "Channel")
         locale_rows, currency_rows, tree_id = _channel_parts(locales, currencies, category_tree)
-        channel = Channel(code=code, labels=dict(labels or {}), category_tree_id=tree_id, locales=locale_rows, currencies=currency_rows)
+        fallback_id = _fallback_id(None, fallback)
+        channel = Channel(
+            code=code,
+            labels=dict(labels or {}),
+            category_tree_id=tree_id,
+            locales=locale_rows,
+            currencies=currency_rows,
+            fallback_id=fallback_id,
+        )
         session.add(channel)
         session.flush()
         bump_revision()
+        if _has_products():
+            recompute_completeness(channel_ids=[channel.id])
     return channel
+
+
+_KEEP: Any = object()
 
 
 def update_channel(
@@ -746,8 +785,13 @@ def update_channel(
     currencies: Sequence[str] | None = None,
     category_tree: str | None = None,
     labels: Mapping[str, str] | None = None,
+    fallback: str | None = _KEEP,
 ) -> Channel:
-    """Change a channel; a change of locales or currencies recomputes completeness for products with a family."""
+    """Change a channel; a change of locales, currencies or fallback recomputes completeness for it.
+
+    `fallback=None` removes the fallback; leaving it out keeps it. Channels that fall back to
+    this one are recomputed too, since they read through it.
+    """
     from pim.catalog.models import Category
     from pim.catalog.services import recompute_completeness
 
@@ -755,12 +799,15 @@ def update_channel(
         channel = get_channel(code)
         old_locales = [locale.code for locale in channel.locales]
         old_currencies = [c.code for c in channel.currencies]
+        old_fallback = channel.fallback_id
         tree_code = category_tree or session.scalar(select(Category.code).where(Category.id == channel.category_tree_id))
         locale_rows, currency_rows, tree_id = _channel_parts(
             locales if locales is not None else old_locales,
             currencies if currencies is not None else old_currencies,
             tree_code,
         )
+        if fallback is not _KEEP:
+            channel.fallback_id = _fallback_id(channel, fallback)
         channel.locales = locale_rows
         channel.currencies = currency_rows
         channel.category_tree_id = tree_id
@@ -768,15 +815,48 @@ def update_channel(
             channel.labels = {**channel.labels, **labels}
         session.flush()
         bump_revision()
-        if sorted(locale.code for locale in locale_rows) != sorted(old_locales) or sorted(c.code for c in currency_rows) != sorted(old_currencies):
-            recompute_completeness(channel_ids=[channel.id])
+        changed_scope = (
+            sorted(locale.code for locale in locale_rows) != sorted(old_locales)
+            or sorted(c.code for c in currency_rows) != sorted(old_currencies)
+            or channel.fallback_id != old_fallback
+        )
+        if changed_scope:
+            recompute_completeness(channel_ids=channels_reading(channel.id))
     return channel
 
 
+def channels_reading(channel_id: int) -> list[int]:
+    """Return the ids of the channel and of every channel that falls back to it, directly or not."""
+    fallback_of = dict(db.session.execute(select(Channel.id, Channel.fallback_id)).all())
+    result = []
+    for candidate in fallback_of:
+        step: int | None = candidate
+        seen = set()
+        while step is not None and step not in seen:
+            if step == channel_id:
+                result.append(candidate)
+                break
+            seen.add(step)
+            step = fallback_of.get(step)
+    return result
+
+
+def _has_products() -> bool:
+    from pim.catalog.models import Product
+
+    return db.session.scalar(select(Product.id).limit(1)) is not None
+
+
 def delete_channel(code: str) -> None:
-    """Delete a channel, its requirements and completeness; scopable values for it stay in history only."""
+    """Delete a channel, its requirements and completeness; scopable values for it stay in history only.
+
+    Refused while another channel falls back to it.
+    """
     with db.transaction() as session:
         channel = get_channel(code)
+        readers = list(session.scalars(select(Channel.code).where(Channel.fallback_id == channel.id)))
+        if readers:
+            raise Conflict(f"Channel {code!r} is the fallback of {', '.join(sorted(readers))}; change their fallback first")
         session.execute(delete(AttributeRequirement).where(AttributeRequirement.channel_id == channel.id))
         session.delete(channel)
         bump_revision()

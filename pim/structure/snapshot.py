@@ -103,7 +103,7 @@ class FamilyVariantInfo:
 
 @dataclass(frozen=True)
 class ChannelInfo:
-    """A channel's locales, currencies and category tree."""
+    """A channel's locales, currencies, category tree and the chain of scopes its values are read from."""
 
     id: int
     code: str
@@ -111,6 +111,13 @@ class ChannelInfo:
     currencies: tuple[str, ...]
     category_tree_id: int
     labels: dict[str, str]
+    # this channel first, then its fallback, then the fallback's own fallback...
+    scopes: tuple[str, ...] = ()
+
+    @property
+    def fallback(self) -> str | None:
+        """Return the code of the channel whose values this one falls back to, or None."""
+        return self.scopes[1] if len(self.scopes) > 1 else None
 
 
 @dataclass(frozen=True)
@@ -285,7 +292,15 @@ def _load(revision: str) -> Structure:
     channel_currencies: dict[int, list[str]] = {}
     for channel_id, currency_id in session.execute(select(channel_currency.c.channel_id, channel_currency.c.currency_id)):
         channel_currencies.setdefault(channel_id, []).append(currency_codes[currency_id])
-    for c in session.scalars(select(Channel)):
+    channel_rows = list(session.scalars(select(Channel)))
+    fallback_of = {c.id: c.fallback_id for c in channel_rows}
+    code_of_channel = {c.id: c.code for c in channel_rows}
+    for c in channel_rows:
+        chain = [c.code]
+        next_id = fallback_of.get(c.id)
+        while next_id is not None and code_of_channel[next_id] not in chain:
+            chain.append(code_of_channel[next_id])
+            next_id = fallback_of.get(next_id)
         structure.channels[c.code] = ChannelInfo(
             id=c.id,
             code=c.code,
@@ -293,6 +308,7 @@ def _load(revision: str) -> Structure:
             currencies=tuple(sorted(channel_currencies.get(c.id, []))),
             category_tree_id=c.category_tree_id,
             labels=dict(c.labels or {}),
+            scopes=tuple(chain),
         )
     structure.active_locales = frozenset(code for c in structure.channels.values() for code in c.locales)
     structure.currencies = frozenset(session.scalars(select(Currency.code).where(Currency.is_enabled)))

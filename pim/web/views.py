@@ -65,3 +65,15 @@ def show(identifier: str):  # type: ignore[no-untyped-def]
     product = get_product(identifier)
     data = product_to_standard(product)
     return render_template("catalog/product.html", product=product, data=data, completeness=completeness_of(product))
+
+
+@bp.get("/media/<path:key>")
+def media_file(key: str):  # type: ignore[no-untyped-def]
+    """Serve a stored media file by its key (the address feeds give for product images)."""
+    from flask import send_file
+
+    from pim.catalog.media import media_path
+
+    response = send_file(media_path(key), conditional=True, max_age=86400)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

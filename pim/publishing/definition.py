@@ -1,0 +1,743 @@
+"""Publishing definitions: read, check and compile the mapping of an export profile.
+
+A definition is data (YAML in `channels/` presets and in users' version control). It names a
+channel, a feed format, the locale and currency values are read in, which products it takes
+(a filter in the query service's syntax) and, per channel field, where the value comes from
+and how it is transformed. `check_definition` lists every problem at once; `compile_fields`
+turns the mapping into one function per field, built once per run.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import string
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from exporters.base import FeedFormat, Measure, Money, Param
+from pim.errors import ErrorCode, FieldError
+from pim.structure.models import AttributeType
+from pim.structure.snapshot import ALL_CHANNELS, ALL_LOCALES, AttributeInfo, Structure
+
+SOURCES = ("attribute", "template", "constant", "property", "category", "images", "url", "params")
+TRANSFORMS = {
+    "locale",
+    "currency",
+    "option",
+    "join",
+    "truncate",
+    "html",
+    "convert",
+    "as",
+    "booleans",
+    "price",
+    "default",
+    "map",
+    "name",
+    "id",
+    "unit",
+    "key",
+    "limit",
+}
+# group: the root product model's code; parent: the model just above the product (a colour
+# sub-model); parent_or_sku: that model's code, or the SKU of a product without a model
+PROPERTIES = ("sku", "uuid", "group", "parent", "parent_or_sku", "family", "enabled", "created", "updated")
+CATEGORY_OUTPUTS = ("id", "code", "label", "path", "mapped")
+OUTPUT_TYPES = ("text", "decimal", "integer", "measure", "money", "boolean", "list")
+ROUNDINGS = ("0.01", "0.1", "1", "10", "0.99", "0.9", "9")
+TOP_LEVEL = {
+    "code",
+    "label",
+    "preset",
+    "channel",
+    "format",
+    "locale",
+    "currency",
+    "filter",
+    "require_complete",
+    "schedule",
+    "keep",
+    "for_people",
+    "push_folder",
+    "base_url",
+    "media_url",
+    "feed",
+    "options",
+    "images",
+    "categories",
+    "fields",
+    "delta",
+}
+
+_PLACEHOLDER = string.Formatter()
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+_SAFE_TAGS = {"p", "br", "ul", "ol", "li", "b", "strong", "i", "em", "h3"}
+_ANY_TAG = re.compile(r"<\s*(/?)\s*([a-zA-Z0-9]+)[^>]*?(/?)\s*>")
+
+
+# --- value helpers shared by every field -------------------------------------------------
+
+
+def strip_html(text: str) -> str:
+    """Return plain text: tags removed, entities decoded, runs of white space made one space."""
+    text = re.sub(r"(?i)<\s*(br|/p|/li|/h\d)\s*/?>", " ", text)
+    return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", text))).strip()
+
+
+def keep_safe_html(text: str) -> str:
+    """Return text keeping only simple formatting tags (p, br, lists, bold, italic, h3), without attributes."""
+
+    def replace(match: re.Match[str]) -> str:
+        closing, tag, self_closing = match.group(1), match.group(2).lower(), match.group(3)
+        if tag not in _SAFE_TAGS:
+            return " "
+        if tag == "br":
+            return "<br/>"
+        return f"<{closing}{tag}{self_closing and '/'}>"
+
+    return _ANY_TAG.sub(replace, text).strip()
+
+
+def truncate_words(text: str, limit: int) -> str:
+    """Cut text to at most `limit` characters at a word boundary (mid-word only if one word is longer)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit + 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        return cut[:space].rstrip(" ,;:-")
+    return text[:limit]
+
+
+def apply_rounding(amount: Decimal, rule: str) -> Decimal:
+    """Round a price: to a step ("0.01", "1", "10") or to a psychological ending ("0.99", "0.9", "9")."""
+    if rule in ("0.99", "0.9"):
+        ending = Decimal(rule)
+        whole = amount.to_integral_value(rounding=ROUND_FLOOR)
+        candidate = whole + ending
+        return candidate if candidate >= amount else whole + 1 + ending
+    if rule == "9":
+        tens = (amount / 10).to_integral_value(rounding=ROUND_FLOOR) * 10
+        candidate = tens + 9
+        return candidate if candidate >= amount else tens + 19
+    step = Decimal(rule)
+    return (amount / step).to_integral_value(rounding=ROUND_HALF_UP) * step
+
+
+@dataclass
+class PriceRule:
+    """A change applied to a resolved price: a percentage, then an amount, then a rounding."""
+
+    percent: Decimal = Decimal(0)
+    amount: Decimal = Decimal(0)
+    rounding: str = "0.01"
+
+    def apply(self, value: Decimal) -> Decimal:
+        """Return the changed price."""
+        changed = value * (1 + self.percent / 100) + self.amount
+        if changed < 0:
+            changed = Decimal(0)
+        return apply_rounding(changed, self.rounding).quantize(
+            Decimal("0.01"), rounding=ROUND_CEILING if self.rounding in ("0.99", "0.9", "9") else ROUND_HALF_UP
+        )
+
+
+# --- the product as the compiled fields see it -------------------------------------------
+
+
+@dataclass(slots=True)
+class ProductView:
+    """What a field reads: the product's values (inherited included) and its properties."""
+
+    sku: str
+    uuid: str
+    values: dict[str, Any]
+    family: str | None = None
+    group: str | None = None
+    group_number: int | None = None
+    parent: str | None = None
+    is_enabled: bool = True
+    created: str = ""
+    updated: str = ""
+    categories: list[Any] = field(default_factory=list)  # CategoryView, deepest first
+    media_urls: Callable[[str], str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryView:
+    """A category of the channel's tree a product is in: id, code, labels, path of labels."""
+
+    id: int
+    code: str
+    label: str
+    path: str
+    mapped: Any
+
+
+FieldFunction = Callable[[ProductView], Any]
+
+
+@dataclass
+class Definition:
+    """A checked definition, with the parts the exporter run needs ready to use."""
+
+    raw: dict[str, Any]
+    code: str
+    channel: str
+    format: str
+    locale: str
+    currency: str
+    filter: dict[str, Any]
+    require_complete: bool
+    schedule: str | None
+    keep: int
+    is_for_people: bool
+    push_folder: str | None
+    base_url: str
+    media_url: str
+    fields: dict[str, Any]
+    category_mapping: dict[str, Any]
+    is_delta_allowed: bool
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+
+    def add(self, where: str, message: str, code: str = ErrorCode.INVALID_FORMAT) -> None:
+        self.errors.append(FieldError(where, message, str(code)))
+
+
+def _labels(raw: Any) -> dict[str, str]:
+    if isinstance(raw, str):
+        return {"en_US": raw}
+    if isinstance(raw, Mapping):
+        return {str(k): str(v) for k, v in raw.items()}
+    return {}
+
+
+def read_definition(raw: Any, structure: Structure, feed_format: FeedFormat | None) -> tuple[Definition | None, list[FieldError]]:
+    """Check a definition against the catalogue structure and the format; return it and every problem."""
+    problems = _Problems()
+    if not isinstance(raw, Mapping):
+        problems.add("definition", "A definition is a mapping of settings (code, channel, format, fields...)")
+        return None, problems.errors
+    for key in raw:
+        if key not in TOP_LEVEL:
+            problems.add(str(key), f"Unknown setting {key!r}; known: {', '.join(sorted(TOP_LEVEL))}", ErrorCode.UNKNOWN)
+    code = raw.get("code")
+    if not isinstance(code, str) or not re.fullmatch(r"[A-Za-z0-9_]{1,100}", code or ""):
+        problems.add("code", "The code is required: letters, digits and underscores (no hyphens)", ErrorCode.REQUIRED)
+    channel_code = raw.get("channel")
+    channel = structure.channels.get(channel_code) if isinstance(channel_code, str) else None
+    if channel is None:
+        problems.add("channel", f"Channel {channel_code!r} does not exist", ErrorCode.UNKNOWN_CHANNEL)
+    format_code = raw.get("format")
+    if feed_format is None:
+        problems.add("format", f"Feed format {format_code!r} is not known", ErrorCode.UNKNOWN)
+    locale = raw.get("locale") or (channel.locales[0] if channel and channel.locales else "")
+    if channel is not None and locale not in channel.locales:
+        problems.add("locale", f"Locale {locale!r} is not one of channel {channel.code!r}'s locales ({', '.join(channel.locales)})", ErrorCode.UNKNOWN_LOCALE)
+    currency = raw.get("currency") or (channel.currencies[0] if channel and channel.currencies else "")
+    if channel is not None and currency not in channel.currencies:
+        problems.add(
+            "currency",
+            f"Currency {currency!r} is not one of channel {channel.code!r}'s currencies ({', '.join(channel.currencies)})",
+            ErrorCode.UNKNOWN_CURRENCY,
+        )
+    filters = raw.get("filter") or {}
+    if not isinstance(filters, Mapping):
+        problems.add("filter", "The filter is a mapping in the product search syntax, e.g. {enabled: [{operator: '=', value: true}]}")
+        filters = {}
+    schedule = raw.get("schedule") or None
+    if schedule is not None and not isinstance(schedule, str):
+        problems.add("schedule", "The schedule is a cron expression such as '0 3 * * *'")
+        schedule = None
+    keep = raw.get("keep", 5)
+    if isinstance(keep, bool) or not isinstance(keep, int) or not 1 <= keep <= 100:
+        problems.add("keep", "keep is how many published files to keep: a whole number from 1 to 100")
+        keep = 5
+    base_url = str(raw.get("base_url") or "")
+    if base_url and not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", base_url):
+        problems.add("base_url", f"base_url must be an absolute http(s) address, got {base_url!r}")
+    media_url = str(raw.get("media_url") or "")
+    categories = raw.get("categories") or {}
+    mapping = categories.get("mapping", {}) if isinstance(categories, Mapping) else None
+    if not isinstance(mapping, Mapping):
+        problems.add("categories.mapping", "The category mapping is {our category code: the channel's category}")
+        mapping = {}
+    for category_code in mapping:
+        if not isinstance(category_code, str):
+            problems.add("categories.mapping", f"Category codes are text, got {category_code!r}")
+    fields = raw.get("fields")
+    if not isinstance(fields, Mapping) or not fields:
+        problems.add("fields", "fields maps each channel field to where its value comes from", ErrorCode.REQUIRED)
+        fields = {}
+    if feed_format is not None:
+        known = {rule.name for rule in feed_format.fields}
+        for name in fields:
+            if known and not feed_format.accepts_any_field and name not in known:
+                problems.add(f"fields.{name}", f"The {feed_format.code} format has no field {name!r}", ErrorCode.UNKNOWN)
+        for rule in feed_format.fields:
+            if rule.required and rule.name not in fields and rule.name not in feed_format.derived_fields:
+                problems.add(f"fields.{rule.name}", f"The channel requires {rule.name!r}, which is not mapped", ErrorCode.REQUIRED)
+    if channel is not None and isinstance(locale, str):
+        for name, spec in fields.items():
+            _check_field(f"fields.{name}", spec, structure, problems, locale)
+    delta = bool(raw.get("delta", True))
+    if problems.errors:
+        return None, problems.errors
+    assert channel is not None and feed_format is not None
+    return (
+        Definition(
+            raw=dict(raw),
+            code=str(code),
+            channel=channel.code,
+            format=feed_format.code,
+            locale=str(locale),
+            currency=str(currency),
+            filter=dict(filters),
+            require_complete=bool(raw.get("require_complete", True)),
+            schedule=schedule,
+            keep=int(keep),
+            is_for_people=bool(raw.get("for_people", False)),
+            push_folder=raw.get("push_folder") or None,
+            base_url=base_url.rstrip("/"),
+            media_url=media_url.rstrip("/"),
+            fields=dict(fields),
+            category_mapping={str(k): v for k, v in mapping.items()},
+            is_delta_allowed=delta and feed_format.supports_delta,
+        ),
+        [],
+    )
+
+
+def _template_names(template: str) -> list[str]:
+    try:
+        return [name for _text, name, _spec, _conv in _PLACEHOLDER.parse(template) if name]
+    except ValueError as exc:
+        raise ValueError(f"template {template!r} does not parse: {exc}") from exc
+
+
+def _check_field(where: str, spec: Any, structure: Structure, problems: _Problems, locale: str) -> None:
+    if isinstance(spec, str):
+        spec = {"attribute": spec}
+    if not isinstance(spec, Mapping):
+        problems.add(where, "A field is an attribute code or a mapping such as {attribute: name, truncate: 150}")
+        return
+    sources = [key for key in SOURCES if key in spec]
+    if len(sources) != 1:
+        problems.add(where, f"A field takes exactly one of {', '.join(SOURCES)}; got {', '.join(sources) or 'none'}", ErrorCode.REQUIRED)
+        return
+    for key in spec:
+        if key not in SOURCES and key not in TRANSFORMS:
+            problems.add(where, f"Unknown transform {key!r}; known: {', '.join(sorted(TRANSFORMS))}", ErrorCode.UNKNOWN)
+    source = sources[0]
+    attribute: AttributeInfo | None = None
+    if source == "attribute":
+        attribute = structure.attributes.get(str(spec["attribute"]))
+        if attribute is None:
+            problems.add(where, f"Attribute {spec['attribute']!r} does not exist", ErrorCode.UNKNOWN)
+            return
+    elif source == "template" or source == "url":
+        try:
+            names = _template_names(str(spec[source]))
+        except ValueError as exc:
+            problems.add(where, str(exc))
+            return
+        for name in names:
+            if name not in PROPERTIES and name not in structure.attributes:
+                problems.add(where, f"The template names {{{name}}}, which is neither an attribute nor one of {', '.join(PROPERTIES)}", ErrorCode.UNKNOWN)
+    elif source == "property":
+        if spec["property"] not in PROPERTIES:
+            problems.add(where, f"Unknown property {spec['property']!r}; known: {', '.join(PROPERTIES)}", ErrorCode.UNKNOWN)
+    elif source == "category":
+        if spec["category"] not in CATEGORY_OUTPUTS:
+            problems.add(where, f"category takes one of {', '.join(CATEGORY_OUTPUTS)}", ErrorCode.UNKNOWN)
+    elif source == "images":
+        codes = spec["images"] if isinstance(spec["images"], list) else [spec["images"]]
+        for code in codes:
+            info = structure.attributes.get(str(code))
+            if info is None or info.type not in (AttributeType.IMAGE, AttributeType.FILE):
+                problems.add(where, f"images lists image attributes; {code!r} is not one", ErrorCode.UNKNOWN)
+    elif source == "params":
+        if not isinstance(spec["params"], list):
+            problems.add(where, "params is a list of {name, attribute (or template, constant), unit}")
+            return
+        for index, item in enumerate(spec["params"]):
+            if not isinstance(item, Mapping):
+                problems.add(f"{where}[{index}]", "A param is a mapping such as {name: Цвет, attribute: color}")
+                continue
+            if "name" not in item and "id" not in item:
+                problems.add(f"{where}[{index}]", "A param needs a name or an id", ErrorCode.REQUIRED)
+            _check_field(f"{where}[{index}]", {k: v for k, v in item.items() if k not in ("name", "id", "unit")}, structure, problems, locale)
+    _check_transforms(where, spec, attribute, structure, problems)
+
+
+def _check_transforms(where: str, spec: Mapping[str, Any], attribute: AttributeInfo | None, structure: Structure, problems: _Problems) -> None:
+    truncate = spec.get("truncate")
+    if truncate is not None and (isinstance(truncate, bool) or not isinstance(truncate, int) or truncate < 1):
+        problems.add(where, f"truncate takes a positive number of characters, got {truncate!r}")
+    limit = spec.get("limit")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        problems.add(where, f"limit takes a positive number of items, got {limit!r}")
+    if spec.get("html") not in (None, "strip", "keep"):
+        problems.add(where, f"html takes strip or keep, got {spec.get('html')!r}")
+    output = spec.get("as")
+    if output is not None and output not in OUTPUT_TYPES:
+        problems.add(where, f"as takes one of {', '.join(OUTPUT_TYPES)}, got {output!r}")
+    booleans = spec.get("booleans")
+    if booleans is not None and (not isinstance(booleans, list) or len(booleans) != 2):
+        problems.add(where, "booleans takes the channel's two words for true and false, e.g. [yes, no]")
+    mapping = spec.get("map")
+    if mapping is not None and not isinstance(mapping, Mapping):
+        problems.add(where, "map takes {our value: the channel's value}")
+    convert = spec.get("convert")
+    if convert is not None:
+        if attribute is None or attribute.type is not AttributeType.METRIC:
+            problems.add(where, "convert applies to metric attributes")
+        else:
+            measurement = structure.measurements.get(attribute.metric_family or "")
+            if measurement is None or convert not in measurement.units:
+                known = ", ".join(sorted(measurement.units)) if measurement else ""
+                problems.add(where, f"Unit {convert!r} is not a unit of {attribute.metric_family} ({known})", ErrorCode.UNKNOWN_UNIT)
+    option = spec.get("option")
+    if option is not None:
+        if attribute is None or attribute.type not in (AttributeType.SIMPLE_SELECT, AttributeType.MULTI_SELECT):
+            problems.add(where, "option applies to simple and multi select attributes")
+        elif not (option in ("label", "code") or isinstance(option, Mapping)):
+            problems.add(where, "option takes label, code or {option code: the channel's value}")
+    price = spec.get("price")
+    if price is not None:
+        if attribute is None or attribute.type is not AttributeType.PRICE_COLLECTION:
+            problems.add(where, "price rules apply to price attributes")
+        elif not isinstance(price, Mapping):
+            problems.add(where, "price takes {percent: 5, amount: 0, round: '0.99'}")
+        else:
+            for key in price:
+                if key not in ("percent", "amount", "round"):
+                    problems.add(where, f"Unknown price rule setting {key!r}; known: percent, amount, round", ErrorCode.UNKNOWN)
+            for key in ("percent", "amount"):
+                try:
+                    Decimal(str(price.get(key, 0)))
+                except InvalidOperation:
+                    problems.add(where, f"price {key} must be a number, got {price.get(key)!r}")
+            if str(price.get("round", "0.01")) not in ROUNDINGS:
+                problems.add(where, f"price round takes one of {', '.join(ROUNDINGS)}")
+    currency = spec.get("currency")
+    if currency is not None and currency not in structure.currencies:
+        problems.add(where, f"Currency {currency!r} is not enabled", ErrorCode.UNKNOWN_CURRENCY)
+    locale = spec.get("locale")
+    if locale is not None and locale not in structure.active_locales:
+        problems.add(where, f"Locale {locale!r} is not active", ErrorCode.UNKNOWN_LOCALE)
+
+
+# --- compiling ------------------------------------------------------------------------------
+
+
+@dataclass
+class CompileContext:
+    """What compiled fields need from the run: structure, locale, currency, scopes, option labels, URLs."""
+
+    structure: Structure
+    locale: str
+    currency: str
+    scopes: tuple[str, ...]
+    option_labels: Mapping[tuple[str, str], Mapping[str, str]]
+    base_url: str
+    media_url: str
+
+
+def read_raw(values: Mapping[str, Any], attribute: AttributeInfo, locale: str, scopes: Sequence[str]) -> Any:
+    """Return one value's data for a locale, through the channel's scopes (its own, then fallbacks)."""
+    by_scope = values.get(attribute.code)
+    if not by_scope:
+        return None
+    locale_key = locale if attribute.is_localizable else ALL_LOCALES
+    if not attribute.is_scopable:
+        by_locale = by_scope.get(ALL_CHANNELS)
+        return by_locale.get(locale_key) if by_locale else None
+    for scope in scopes:
+        by_locale = by_scope.get(scope)
+        if by_locale:
+            data = by_locale.get(locale_key)
+            if data is not None and data != "" and data != []:
+                return data
+    return None
+
+
+def _option_label(ctx: CompileContext, attribute: str, code: str, locale: str) -> str:
+    labels = ctx.option_labels.get((attribute, code))
+    if not labels:
+        return code
+    return labels.get(locale) or labels.get("en_US") or next(iter(labels.values()), code)
+
+
+def _display(ctx: CompileContext, attribute: AttributeInfo, data: Any, locale: str, currency: str) -> Any:
+    """Return a value as the channel reads it by default: option labels, Money, Measure, text."""
+    kind = attribute.type
+    if kind is AttributeType.SIMPLE_SELECT:
+        return _option_label(ctx, attribute.code, data, locale)
+    if kind is AttributeType.MULTI_SELECT:
+        return [_option_label(ctx, attribute.code, code, locale) for code in data]
+    if kind is AttributeType.PRICE_COLLECTION:
+        for price in data:
+            if price.get("currency") == currency and price.get("amount") not in (None, ""):
+                return Money(Decimal(price["amount"]), currency)
+        return None
+    if kind is AttributeType.METRIC:
+        return Measure(Decimal(data["amount"]), data["unit"])
+    if kind is AttributeType.NUMBER:
+        return Decimal(data)
+    return data
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ", ".join(_as_text(v) for v in value)
+    if isinstance(value, Decimal):
+        text = f"{value:f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    return str(value)
+
+
+def compile_field(spec: Any, ctx: CompileContext) -> FieldFunction:
+    """Compile one field's spec (already checked) into a function of a ProductView."""
+    if isinstance(spec, str):
+        spec = {"attribute": spec}
+    structure = ctx.structure
+    locale = spec.get("locale", ctx.locale)
+    currency = spec.get("currency", ctx.currency)
+    base: FieldFunction
+    if "attribute" in spec:
+        attribute = structure.attributes[spec["attribute"]]
+        base = _compile_attribute(attribute, spec, ctx, locale, currency)
+    elif "template" in spec:
+        base = _compile_template(str(spec["template"]), ctx, locale, currency)
+    elif "url" in spec:
+        template = _compile_template(str(spec["url"]), ctx, locale, currency, is_url=True)
+        prefix = ctx.base_url
+
+        def base(view: ProductView) -> Any:
+            path = template(view)
+            return path if path.startswith(("http://", "https://")) else f"{prefix}/{path.lstrip('/')}"
+
+    elif "constant" in spec:
+        constant = spec["constant"]
+
+        def base(view: ProductView) -> Any:
+            return constant
+
+    elif "property" in spec:
+        base = _compile_property(spec["property"])
+    elif "category" in spec:
+        base = _compile_category(spec["category"], spec.get("key"))
+    elif "images" in spec:
+        base = _compile_images(spec["images"], ctx, locale)
+    else:
+        base = _compile_params(spec["params"], ctx)
+    return _compile_transforms(base, spec)
+
+
+def _compile_attribute(attribute: AttributeInfo, spec: Mapping[str, Any], ctx: CompileContext, locale: str, currency: str) -> FieldFunction:
+    scopes = ctx.scopes
+    option = spec.get("option")
+    convert = spec.get("convert")
+    price_rule = None
+    if spec.get("price") is not None:
+        rule = spec["price"]
+        price_rule = PriceRule(Decimal(str(rule.get("percent", 0))), Decimal(str(rule.get("amount", 0))), str(rule.get("round", "0.01")))
+    measurement = ctx.structure.measurements.get(attribute.metric_family or "") if convert else None
+
+    def read(view: ProductView) -> Any:
+        data = read_raw(view.values, attribute, locale, scopes)
+        if data is None or data == "" or data == []:
+            return None
+        if option is not None:
+            if option == "code":
+                return data
+            if isinstance(option, Mapping):
+                return [option.get(code, code) for code in data] if isinstance(data, list) else option.get(data, data)
+            return _display(ctx, attribute, data, locale, currency)
+        if measurement is not None:
+            source_unit = measurement.units[data["unit"]]
+            target = measurement.units[convert]
+            standard = Decimal(data["amount"]) * source_unit.factor + source_unit.offset
+            return Measure(((standard - target.offset) / target.factor).normalize(), convert)
+        value = _display(ctx, attribute, data, locale, currency)
+        if price_rule is not None and isinstance(value, Money):
+            return Money(price_rule.apply(value.amount), value.currency)
+        return value
+
+    return read
+
+
+def _compile_template(template: str, ctx: CompileContext, locale: str, currency: str, *, is_url: bool = False) -> FieldFunction:
+    parts: list[tuple[str, Callable[[ProductView], Any] | None]] = []
+    for text, name, _spec, _conv in _PLACEHOLDER.parse(template):
+        if text:
+            parts.append((text, None))
+        if name:
+            if name in PROPERTIES:
+                parts.append(("", _compile_property(name)))
+            else:
+                parts.append(("", _compile_attribute(ctx.structure.attributes[name], {}, ctx, locale, currency)))
+
+    def render(view: ProductView) -> str:
+        out = []
+        for text, getter in parts:
+            if getter is None:
+                out.append(text)
+            else:
+                value = _as_text(getter(view))
+                out.append(_url_quote(value) if is_url else value)
+        return _SPACE.sub(" ", "".join(out)).strip() if not is_url else "".join(out)
+
+    return render
+
+
+def _url_quote(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text, safe="")
+
+
+def _compile_property(name: str) -> FieldFunction:
+    getters: dict[str, FieldFunction] = {
+        "sku": lambda view: view.sku,
+        "uuid": lambda view: view.uuid,
+        "group": lambda view: view.group,
+        "parent": lambda view: view.parent,
+        "parent_or_sku": lambda view: view.parent or view.sku,
+        "family": lambda view: view.family,
+        "enabled": lambda view: view.is_enabled,
+        "created": lambda view: view.created,
+        "updated": lambda view: view.updated,
+    }
+    return getters[name]
+
+
+def _compile_category(output: str, key: str | None) -> FieldFunction:
+    def read(view: ProductView) -> Any:
+        for category in view.categories:
+            if output == "mapped":
+                if category.mapped is None:
+                    continue
+                value = category.mapped
+                if key is not None and isinstance(value, Mapping):
+                    return value.get(key)
+                return value
+            return getattr(category, output)
+        return None
+
+    return read
+
+
+def _compile_images(codes: Any, ctx: CompileContext, locale: str) -> FieldFunction:
+    attributes = [ctx.structure.attributes[str(code)] for code in (codes if isinstance(codes, list) else [codes])]
+    scopes = ctx.scopes
+    media_url = ctx.media_url
+
+    def read(view: ProductView) -> list[str]:
+        urls = []
+        for attribute in attributes:
+            key = read_raw(view.values, attribute, locale, scopes)
+            if key:
+                urls.append(view.media_urls(key) if view.media_urls else f"{media_url}/{key}")
+        return urls
+
+    return read
+
+
+def _compile_params(items: list[Mapping[str, Any]], ctx: CompileContext) -> FieldFunction:
+    compiled = []
+    for item in items:
+        value_spec = {k: v for k, v in item.items() if k not in ("name", "id", "unit")}
+        compiled.append((item.get("name", ""), item.get("id"), item.get("unit"), compile_field(value_spec, ctx)))
+
+    def read(view: ProductView) -> list[Param]:
+        params = []
+        for name, param_id, unit, getter in compiled:
+            value = getter(view)
+            if value is None or value == "" or value == []:
+                continue
+            if isinstance(value, Measure):
+                value, unit = value.amount, unit or value.unit
+            params.append(Param(name=name, value=value, unit=unit, id=param_id))
+        return params
+
+    return read
+
+
+def _compile_transforms(base: FieldFunction, spec: Mapping[str, Any]) -> FieldFunction:
+    steps: list[Callable[[Any], Any]] = []
+    mapping = spec.get("map")
+    if mapping is not None:
+        steps.append(lambda v: [mapping.get(_as_text(x), x) for x in v] if isinstance(v, list) else mapping.get(_as_text(v), v))
+    booleans = spec.get("booleans")
+    if booleans is not None:
+        yes, no = booleans
+        steps.append(lambda v: (yes if v else no) if isinstance(v, bool) else v)
+    limit = spec.get("limit")
+    if limit is not None:
+        steps.append(lambda v: v[:limit] if isinstance(v, list) else v)
+    join = spec.get("join")
+    if join is not None:
+        steps.append(lambda v: join.join(_as_text(x) for x in v) if isinstance(v, list) else v)
+    html_mode = spec.get("html")
+    if html_mode == "strip":
+        steps.append(lambda v: strip_html(v) if isinstance(v, str) else v)
+    elif html_mode == "keep":
+        steps.append(lambda v: keep_safe_html(v) if isinstance(v, str) else v)
+    output = spec.get("as")
+    if output is not None:
+        steps.append(_converter(output))
+    truncate = spec.get("truncate")
+    if truncate is not None:
+        steps.append(lambda v: truncate_words(v, truncate) if isinstance(v, str) else v)
+    default = spec.get("default")
+    if not steps and default is None:
+        return base
+
+    def run(view: ProductView) -> Any:
+        value = base(view)
+        if value is None or value == "" or value == []:
+            return default
+        for step in steps:
+            value = step(value)
+        return value
+
+    return run
+
+
+def _converter(output: str) -> Callable[[Any], Any]:
+    def convert(value: Any) -> Any:
+        if output == "text":
+            return _as_text(value.amount if isinstance(value, Money | Measure) else value)
+        if output == "list":
+            return value if isinstance(value, list) else [value]
+        if output == "boolean":
+            return bool(value)
+        number = value.amount if isinstance(value, Money | Measure) else value
+        try:
+            number = Decimal(str(number))
+        except InvalidOperation:
+            return value
+        if output == "integer":
+            return int(number.to_integral_value(rounding=ROUND_HALF_UP))
+        return number
+
+    return convert
+
+
+def compile_fields(fields: Mapping[str, Any], ctx: CompileContext) -> list[tuple[str, FieldFunction]]:
+    """Compile every field of a definition, in the definition's order."""
+    return [(name, compile_field(spec, ctx)) for name, spec in fields.items()]

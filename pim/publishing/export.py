@@ -1,0 +1,927 @@
+"""Run an export profile: select, resolve, gate, check, write, publish atomically.
+
+One resolve step serves every format: a product becomes a channel-resolved `Record` (values
+read in the profile's locale and currency through the channel's fallback chain, inherited from
+its models, mapped and transformed by the compiled definition). A product not complete for the
+channel and locale, or breaking a rule of the channel, is skipped and reported with the reason.
+The feed is written into a hidden folder beside the published ones and renamed into place only
+when the whole feed was written, so a crash never leaves a truncated public file.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import logging
+import os
+import shutil
+import uuid as uuid_module
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import orjson
+from flask import current_app
+from sqlalchemy import delete, select
+
+from exporters import get_format
+from exporters.base import FeedFormat, FeedSettings, Measure, Money, Param, Problem, Record, RecordGroup
+from pim import db
+from pim.catalog.models import Category, Completeness, Product, ProductCategory, ProductModel
+from pim.catalog.queries import ProductQuery, select_products
+from pim.errors import Conflict, ErrorCode, Invalid, NotFound
+from pim.publishing.definition import CategoryView, CompileContext, Definition, ProductView, compile_fields, read_definition
+from pim.publishing.models import ExportProfile, ExportRun, PublishedRecord
+from pim.structure.models import Attribute, AttributeOption
+from pim.structure.snapshot import Structure, get_structure
+
+logger = logging.getLogger(__name__)
+
+BATCH = 1000
+TEMP_PREFIX = ".tmp-"
+
+
+class Progress(Protocol):
+    """What an export reports to the job running it."""
+
+    def progress(self, done: int, total: int | None = None) -> None: ...
+
+    def check_cancelled(self) -> None: ...
+
+
+class _Quiet:
+    def progress(self, done: int, total: int | None = None) -> None:
+        return None
+
+    def check_cancelled(self) -> None:
+        return None
+
+
+@dataclass
+class Skip:
+    """Why one product is not in the feed."""
+
+    sku: str
+    reason: str
+    field: str
+    message: str
+
+
+@dataclass
+class ExportResult:
+    """What an export run did: where it published, how many products went in, which were skipped."""
+
+    run_id: int
+    profile: str
+    folder: Path | None
+    files: list[dict[str, Any]]
+    exported: int
+    skipped: int
+    unchanged: int
+    deleted: int
+    reasons: dict[str, int]
+    report_path: Path | None
+    is_delta: bool
+    output: Path | None = None
+    pushed: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the result as plain data for `--json` and job counts."""
+        return {
+            "run": self.run_id,
+            "profile": self.profile,
+            "folder": str(self.folder) if self.folder else None,
+            "files": self.files,
+            "exported": self.exported,
+            "skipped": self.skipped,
+            "unchanged": self.unchanged,
+            "deleted": self.deleted,
+            "reasons": self.reasons,
+            "report": str(self.report_path) if self.report_path else None,
+            "delta": self.is_delta,
+            "output": str(self.output) if self.output else None,
+            "pushed": self.pushed,
+        }
+
+
+def feeds_root() -> Path:
+    """Return the folder that holds every profile's published feeds."""
+    return Path(current_app.config.get("FEEDS_PATH") or Path(current_app.instance_path) / "feeds")
+
+
+def profile_folder(code: str) -> Path:
+    """Return the folder of one profile's published runs."""
+    return feeds_root() / code
+
+
+def get_profile(code: str) -> ExportProfile:
+    """Return an export profile by code; raise NotFound."""
+    profile = db.session.scalar(select(ExportProfile).where(ExportProfile.code == code))
+    if profile is None:
+        raise NotFound(f"Export profile {code!r} does not exist")
+    return profile
+
+
+def load_definition(profile: ExportProfile, structure: Structure | None = None) -> tuple[Definition, FeedFormat]:
+    """Return a profile's checked definition and its format; Invalid lists what no longer holds."""
+    structure = structure or get_structure()
+    try:
+        feed_format = get_format(profile.format)
+    except KeyError:
+        feed_format = None
+    definition, errors = read_definition(profile.definition, structure, feed_format)
+    if errors or definition is None or feed_format is None:
+        raise Invalid(errors)
+    return definition, feed_format
+
+
+# --- the resolve step ---------------------------------------------------------------------
+
+
+class _Models:
+    """Product models read per batch, each with its parent chain, for value inheritance."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[int, Any] = {}
+
+    def load(self, ids: set[int]) -> None:
+        wanted = {i for i in ids if i not in self.by_id}
+        while wanted:
+            parents = set()
+            for row in db.session.execute(
+                select(ProductModel.id, ProductModel.code, ProductModel.parent_id, ProductModel.values).where(ProductModel.id.in_(wanted))
+            ):
+                self.by_id[row.id] = row
+                if row.parent_id is not None and row.parent_id not in self.by_id:
+                    parents.add(row.parent_id)
+            wanted = parents
+
+    def chain(self, model_id: int) -> list[Any]:
+        """Return the model and its ancestors, root first."""
+        chain = []
+        step = self.by_id.get(model_id)
+        while step is not None:
+            chain.append(step)
+            step = self.by_id.get(step.parent_id) if step.parent_id is not None else None
+        chain.reverse()
+        return chain
+
+    def trim(self) -> None:
+        if len(self.by_id) > 50000:
+            self.by_id.clear()
+
+
+class Resolver:
+    """Turn products into channel-resolved records for one profile; compiled once per run."""
+
+    def __init__(self, profile: ExportProfile, definition: Definition, feed_format: FeedFormat, structure: Structure):
+        self.profile = profile
+        self.definition = definition
+        self.format = feed_format
+        self.structure = structure
+        self.channel = structure.channels[definition.channel]
+        self.locale_id = structure.locales[definition.locale]
+        option_labels: dict[tuple[str, str], dict[str, str]] = {}
+        for attribute_code, option_code, labels in db.session.execute(
+            select(Attribute.code, AttributeOption.code, AttributeOption.labels).join(Attribute, Attribute.id == AttributeOption.attribute_id)
+        ):
+            option_labels[(attribute_code, option_code)] = labels or {}
+        self.context = CompileContext(
+            structure=structure,
+            locale=definition.locale,
+            currency=definition.currency,
+            scopes=self.channel.scopes or (self.channel.code,),
+            option_labels=option_labels,
+            base_url=definition.base_url,
+            media_url=definition.media_url or str(current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/") + "/media",
+        )
+        self.fields = compile_fields(definition.fields, self.context)
+        self.categories = self._load_categories()
+        self.models = _Models()
+
+    def _load_categories(self) -> dict[int, CategoryView]:
+        """Read the channel's tree once: labels in the locale, label paths and inherited mappings."""
+        tree_id = self.channel.category_tree_id
+        rows = list(
+            db.session.execute(
+                select(Category.id, Category.code, Category.parent_id, Category.labels, Category.level, Category.sort_order)
+                .where((Category.id == tree_id) | Category.path.like(f"/{tree_id}/%"))
+                .order_by(Category.level, Category.sort_order, Category.code)
+            )
+        )
+        locale = self.definition.locale
+        mapping = self.definition.category_mapping
+        views: dict[int, CategoryView] = {}
+        self.tree: list[tuple[str, str | None, str]] = []
+        children: dict[int | None, list[Any]] = {}
+        for row in rows:
+            children.setdefault(row.parent_id, []).append(row)
+
+        def label(row: Any) -> str:
+            labels = row.labels or {}
+            return labels.get(locale) or labels.get("en_US") or next(iter(labels.values()), row.code)
+
+        def walk(row: Any, parent: CategoryView | None) -> None:
+            text = label(row)
+            mapped = mapping.get(row.code, parent.mapped if parent else None)
+            view = CategoryView(row.id, row.code, text, f"{parent.path} > {text}" if parent and parent.id != tree_id else text, mapped)
+            views[row.id] = view
+            if row.id != tree_id:
+                self.tree.append((str(row.id), str(row.parent_id) if row.parent_id != tree_id else None, text))
+            for child in sorted(children.get(row.id, []), key=lambda r: (r.sort_order, r.code)):
+                walk(child, view)
+
+        for root in children.get(None, []):
+            if root.id == tree_id:
+                walk(root, None)
+        return views
+
+    def depth_of(self, view: CategoryView) -> int:
+        return view.path.count(" > ")
+
+    def batch(self, rows: list[Any]) -> Iterator[tuple[Any, ProductView | None, list[str] | None]]:
+        """Yield (row, view, missing attributes or None) for a batch of product rows."""
+        ids = [row.id for row in rows]
+        self.models.trim()
+        self.models.load({row.parent_id for row in rows if row.parent_id is not None})
+        categories: dict[int, list[CategoryView]] = {}
+        for product_id, category_id in db.session.execute(
+            select(ProductCategory.product_id, ProductCategory.category_id).where(ProductCategory.product_id.in_(ids))
+        ):
+            view = self.categories.get(category_id)
+            if view is not None and view.id != self.channel.category_tree_id:
+                categories.setdefault(product_id, []).append(view)
+        incomplete: dict[int, list[str]] = {}
+        if self.definition.require_complete:
+            for product_id, missing in db.session.execute(
+                select(Completeness.product_id, Completeness.missing_attributes).where(
+                    Completeness.product_id.in_(ids), Completeness.channel_id == self.channel.id, Completeness.locale_id == self.locale_id
+                )
+            ):
+                incomplete[product_id] = list(missing or [])
+        families = self.structure.families_by_id
+        for row in rows:
+            values = row.values
+            group = parent = None
+            group_number = None
+            if row.parent_id is not None:
+                chain = self.models.chain(row.parent_id)
+                merged: dict[str, Any] = {}
+                for model in chain:
+                    merged.update(model.values)
+                merged.update(values)
+                values = merged
+                if chain:
+                    group, group_number, parent = chain[0].code, chain[0].id, chain[-1].code
+            family = families.get(row.family_id) if row.family_id else None
+            views = categories.get(row.id, [])
+            views.sort(key=self.depth_of, reverse=True)
+            view = ProductView(
+                sku=row.identifier,
+                uuid=str(row.uuid),
+                values=values,
+                family=family.code if family else None,
+                group=group,
+                group_number=group_number,
+                parent=parent,
+                is_enabled=row.is_enabled,
+                created=row.created_at.isoformat() if row.created_at else "",
+                updated=row.updated_at.isoformat() if row.updated_at else "",
+                categories=views,
+            )
+            yield row, view, incomplete.get(row.id) if row.id in incomplete else None
+
+    def record(self, row: Any, view: ProductView) -> Record:
+        """Return the channel-resolved record of one product."""
+        fields = {}
+        for name, function in self.fields:
+            value = function(view)
+            if value is not None and value != "" and value != []:
+                fields[name] = value
+        return Record(key=view.sku, fields=fields, group=view.group, group_number=view.group_number, uuid=view.uuid)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Money):
+        return [str(value.amount), value.currency]
+    if isinstance(value, Measure):
+        return [str(value.amount), value.unit]
+    if isinstance(value, Param):
+        return [value.name, _plain(value.value), value.unit, value.id, value.value_id]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def record_digest(record: Record) -> bytes:
+    """Return a 16-byte hash of what a record publishes, to find what changed since the last run."""
+    payload = orjson.dumps({k: _plain(v) for k, v in record.fields.items()}, option=orjson.OPT_SORT_KEYS)
+    return hashlib.blake2b(payload + (record.group or "").encode(), digest_size=16).digest()
+
+
+def record_as_data(record: Record) -> dict[str, Any]:
+    """Return a record as plain JSON-ready data, as `pim export explain` shows it."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, Money):
+            return str(value)
+        if isinstance(value, Measure):
+            return str(value)
+        if isinstance(value, Param):
+            data = {"name": value.name, "value": plain(value.value)}
+            if value.unit:
+                data["unit"] = value.unit
+            if value.id is not None:
+                data["id"] = value.id
+            return data
+        if isinstance(value, Decimal):
+            return f"{value:f}"
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        return value
+
+    return {"key": record.key, "group": record.group, "fields": {k: plain(v) for k, v in record.fields.items()}}
+
+
+# --- writing and publishing -----------------------------------------------------------------
+
+
+class FolderSink:
+    """Open the feed's files in a hidden folder; `close_all` flushes them to disk."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.opened: list[tuple[str, IO[bytes]]] = []
+
+    def open(self, name: str) -> IO[bytes]:
+        """Open a new file of the feed (a plain name, no folders)."""
+        if not name or "/" in name or "\\" in name or name.startswith("."):
+            raise ValueError(f"a feed file name must be a plain name, got {name!r}")
+        handle = open(self.folder / name, "wb")  # noqa: SIM115 - closed by close_all
+        self.opened.append((name, handle))
+        return handle
+
+    def close_all(self) -> None:
+        """Flush, fsync and close every file opened (files the format closed itself too)."""
+        for name, handle in self.opened:
+            if not handle.closed:
+                handle.flush()
+                os.fsync(handle.fileno())
+                handle.close()
+            else:
+                descriptor = os.open(self.folder / name, os.O_RDONLY)
+                try:
+                    os.fsync(descriptor)
+                finally:
+                    os.close(descriptor)
+
+    def abort(self) -> None:
+        """Close every file without caring for its content."""
+        for _name, handle in self.opened:
+            if not handle.closed:
+                handle.close()
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def copy_atomically(source: Path, target: Path) -> None:
+    """Copy a file so that `target` is either the old file or the whole new one, never a part."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.parent / f"{TEMP_PREFIX}{target.name}.{uuid_module.uuid4().hex[:8]}"
+    try:
+        with open(source, "rb") as reader, open(temp, "wb") as writer:
+            shutil.copyfileobj(reader, writer, 1024 * 1024)
+            writer.flush()
+            os.fsync(writer.fileno())
+        os.replace(temp, target)
+        _fsync_folder(target.parent)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def clean_temporary(folder: Path) -> int:
+    """Remove what interrupted runs left in a profile's folder; return how many were removed."""
+    removed = 0
+    if not folder.exists():
+        return 0
+    for entry in folder.iterdir():
+        if entry.name.startswith(TEMP_PREFIX):
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def _file_entry(path: Path, media_type: str) -> dict[str, Any]:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(chunk)
+    stat = path.stat()
+    return {"name": path.name, "size": stat.st_size, "sha256": digest.hexdigest(), "media_type": media_type, "modified": stat.st_mtime}
+
+
+class _Report:
+    """The skipped-products report, written as CSV while the export runs."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.handle = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self.writer = csv.writer(self.handle)
+        self.writer.writerow(["sku", "reason", "field", "message"])
+        self.reasons: Counter[str] = Counter()
+        self.count = 0
+
+    def skip(self, skip: Skip) -> None:
+        self.writer.writerow([skip.sku, skip.reason, skip.field, skip.message])
+        self.reasons[skip.reason] += 1
+        self.count += 1
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def _problem_skip(sku: str, problems: list[Problem]) -> list[Skip]:
+    return [Skip(sku, p.code, p.field, p.message) for p in problems]
+
+
+@dataclass
+class _Counts:
+    exported: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    seen: int = 0
+
+
+def run_export(
+    code: str,
+    *,
+    is_delta: bool = False,
+    output: str | os.PathLike[str] | None = None,
+    job_id: int | None = None,
+    reporter: Progress | None = None,
+) -> ExportResult:
+    """Export one profile: write its feed, publish it atomically, keep the last N runs.
+
+    A product incomplete for the channel and locale, or breaking a rule of the channel, is left
+    out and listed in the report with the reason. With `is_delta`, only products whose record
+    changed since the last successful run are written (formats that allow it), and products
+    gone from the selection are written as deletions. `output` also copies the main file there.
+    """
+    reporter = reporter or _Quiet()
+    profile = get_profile(code)
+    structure = get_structure()
+    definition, feed_format = load_definition(profile, structure)
+    if is_delta and not definition.is_delta_allowed:
+        raise Invalid.one("delta", f"The {feed_format.code} format publishes whole feeds only; run it without --delta", ErrorCode.INVALID_FORMAT)
+    last_success = None
+    if is_delta:
+        last_success = db.session.scalar(
+            select(ExportRun).where(ExportRun.profile_id == profile.id, ExportRun.status == "succeeded").order_by(ExportRun.id.desc()).limit(1)
+        )
+        if last_success is None:
+            raise Invalid.one("delta", f"Profile {code!r} has never been published; run a full export first", ErrorCode.INVALID_FORMAT)
+    folder = profile_folder(profile.code)
+    folder.mkdir(parents=True, exist_ok=True)
+    removed = clean_temporary(folder)
+    if removed:
+        logger.info("Removed %d temporary files left by interrupted runs of %s", removed, profile.code)
+    started = dt.datetime.now(dt.UTC)
+    with db.transaction() as session:
+        run = ExportRun(profile_id=profile.id, job_id=job_id, status="running", is_delta=is_delta, started_at=started)
+        session.add(run)
+        session.flush()
+        run_id = run.id
+    stamp = started.strftime("%Y%m%dT%H%M%S")
+    temp = folder / f"{TEMP_PREFIX}{stamp}-{run_id}"
+    temp.mkdir()
+    report = _Report(temp / "report.csv")
+    sink = FolderSink(temp)
+    counts = _Counts()
+    digests = _Digests(folder / f"{TEMP_PREFIX}{stamp}-{run_id}.digests")
+    try:
+        resolver = Resolver(profile, definition, feed_format, structure)
+        settings = _settings(profile, definition, resolver, started, is_delta)
+        changed_since = last_success.started_at if last_success is not None else None
+        items = _items(resolver, definition, feed_format, report, counts, digests, reporter, changed_since)
+        feed_format.rejected = []
+        feed_format.write(items, settings, sink)
+        sink.close_all()
+        for sku, problem in feed_format.rejected:
+            report.skip(Skip(sku, problem.code, problem.field, problem.message))
+            counts.exported -= 1
+        report.close()
+    except BaseException as exc:
+        sink.abort()
+        report.close()
+        digests.close()
+        digests.path.unlink(missing_ok=True)
+        shutil.rmtree(temp, ignore_errors=True)
+        db.session.rollback()
+        with db.transaction():
+            failed = db.session.get(ExportRun, run_id)
+            if failed is not None:
+                failed.status = "cancelled" if type(exc).__name__ == "Cancelled" else "failed"
+                failed.finished_at = dt.datetime.now(dt.UTC)
+                failed.error = str(exc)[:2000] or type(exc).__name__
+        raise
+    files = [_file_entry(temp / name, feed_format.media_type) for name, _handle in sink.opened]
+    final = folder / f"{stamp}-{run_id}"
+    os.replace(temp, final)
+    _fsync_folder(folder)
+    target = None
+    if output is not None and files:
+        target = Path(output)
+        if target.is_dir():
+            target = target / files[0]["name"]
+        copy_atomically(final / files[0]["name"], target)
+    pushed = []
+    if definition.push_folder:
+        for entry in files:
+            destination = Path(definition.push_folder) / entry["name"]
+            copy_atomically(final / entry["name"], destination)
+            pushed.append(str(destination))
+    with db.transaction() as session:
+        run = session.get(ExportRun, run_id)
+        assert run is not None
+        run.status = "succeeded"
+        run.finished_at = dt.datetime.now(dt.UTC)
+        run.folder = final.name
+        run.files = files
+        run.report_path = str(final / "report.csv")
+        run.counts = {
+            "exported": counts.exported,
+            "skipped": report.count,
+            "unchanged": counts.unchanged,
+            "deleted": counts.deleted,
+            "reasons": dict(report.reasons),
+        }
+        _store_digests(profile.id, digests, is_delta)
+    digests.path.unlink(missing_ok=True)
+    _prune(profile, definition.keep)
+    return ExportResult(
+        run_id=run_id,
+        profile=profile.code,
+        folder=final,
+        files=files,
+        exported=counts.exported,
+        skipped=report.count,
+        unchanged=counts.unchanged,
+        deleted=counts.deleted,
+        reasons=dict(report.reasons),
+        report_path=final / "report.csv",
+        is_delta=is_delta,
+        output=target,
+        pushed=pushed,
+    )
+
+
+def _settings(profile: ExportProfile, definition: Definition, resolver: Resolver, started: dt.datetime, is_delta: bool) -> FeedSettings:
+    feed = definition.raw.get("feed") or {}
+    labels = profile.labels or {}
+    title = feed.get("title") or labels.get(definition.locale) or labels.get("en_US") or profile.code
+    return FeedSettings(
+        code=profile.code,
+        title=str(title),
+        link=str(feed.get("link") or definition.base_url),
+        description=str(feed.get("description") or ""),
+        locale=definition.locale,
+        currency=definition.currency,
+        generated_at=started.astimezone().isoformat(timespec="minutes"),
+        categories=list(resolver.tree),
+        options={**_default_options(definition), **(definition.raw.get("options") or {})},
+        is_for_people=definition.is_for_people,
+        is_delta=is_delta,
+    )
+
+
+_ROW_COLUMNS = (
+    Product.id,
+    Product.uuid,
+    Product.identifier,
+    Product.family_id,
+    Product.parent_id,
+    Product.values,
+    Product.is_enabled,
+    Product.created_at,
+    Product.updated_at,
+)
+
+
+def _selection(definition: Definition) -> Any:
+    statement, _key, _builder = select_products(ProductQuery(filters=definition.filter, locale=definition.locale, scope=definition.channel))
+    return statement
+
+
+def _default_options(definition: Definition) -> dict[str, Any]:
+    """Return format options the pipeline knows up front: a CSV's columns are the mapped fields."""
+    columns = ["sku", "group", *(name for name in definition.fields if name not in ("sku", "group"))]
+    return {"csv_columns": columns}
+
+
+def _batches(definition: Definition, extra: Any, is_grouped: bool) -> Iterator[list[Any]]:
+    """Yield batches of product rows of the selection, by keyset.
+
+    For formats that nest variants under their model, products without a model come first,
+    then the variants of a few hundred root models at a time, so every group is whole in one
+    batch and memory stays flat.
+    """
+    statement = _selection(definition)
+    if extra is not None:
+        statement = statement.where(extra)
+    if not is_grouped:
+        yield from _keyset(statement)
+        return
+    yield from _keyset(statement.where(Product.parent_id.is_(None)))
+    last_model = 0
+    while True:
+        roots = list(
+            db.session.scalars(
+                select(ProductModel.id).where(ProductModel.parent_id.is_(None), ProductModel.id > last_model).order_by(ProductModel.id).limit(BATCH // 5)
+            )
+        )
+        if not roots:
+            return
+        last_model = roots[-1]
+        root_of = {root: root for root in roots}
+        root_of.update(db.session.execute(select(ProductModel.id, ProductModel.parent_id).where(ProductModel.parent_id.in_(roots))).tuples().all())
+        ids = list(db.session.scalars(statement.where(Product.parent_id.in_(list(root_of))).order_by(Product.id)))
+        for start in range(0, len(ids), 5 * BATCH):
+            chunk = ids[start : start + 5 * BATCH]
+            rows = list(db.session.execute(select(*_ROW_COLUMNS).where(Product.id.in_(chunk))))
+            rows.sort(key=lambda row: (root_of[row.parent_id], row.id))
+            yield rows
+
+
+def _keyset(statement: Any) -> Iterator[list[Any]]:
+    last = 0
+    while True:
+        ids = list(db.session.scalars(statement.where(Product.id > last).order_by(Product.id).limit(BATCH)))
+        if not ids:
+            return
+        last = ids[-1]
+        yield list(db.session.execute(select(*_ROW_COLUMNS).where(Product.id.in_(ids)).order_by(Product.id)))
+
+
+class _Digests:
+    """The hashes of what a run published, spooled to a file so memory stays flat on big feeds."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.handle = open(path, "wb")  # noqa: SIM115 - closed in rows()
+        self.removed: list[int] = []
+
+    def add(self, product_id: int, digest: bytes, sku: str) -> None:
+        self.handle.write(orjson.dumps([product_id, digest.hex(), sku]) + b"\n")
+
+    def remove(self, product_id: int) -> None:
+        self.removed.append(product_id)
+
+    def rows(self, profile_id: int) -> Iterator[list[dict[str, Any]]]:
+        self.handle.close()
+        batch: list[dict[str, Any]] = []
+        with open(self.path, "rb") as reader:
+            for line in reader:
+                product_id, digest, sku = orjson.loads(line)
+                batch.append({"profile_id": profile_id, "product_id": product_id, "digest": bytes.fromhex(digest), "sku": sku})
+                if len(batch) >= 5000:
+                    yield batch
+                    batch = []
+        if batch:
+            yield batch
+
+    def close(self) -> None:
+        if not self.handle.closed:
+            self.handle.close()
+
+
+def _previous(profile_id: int, ids: list[int]) -> dict[int, bytes]:
+    return dict(
+        db.session.execute(
+            select(PublishedRecord.product_id, PublishedRecord.digest).where(PublishedRecord.profile_id == profile_id, PublishedRecord.product_id.in_(ids))
+        )
+    )
+
+
+def _items(
+    resolver: Resolver,
+    definition: Definition,
+    feed_format: FeedFormat,
+    report: _Report,
+    counts: _Counts,
+    digests: _Digests,
+    reporter: Progress,
+    changed_since: dt.datetime | None,
+) -> Iterator[Record | RecordGroup]:
+    """Yield the records the feed takes, reporting every product left out.
+
+    With `changed_since` (a delta run), only products changed since then are read; a product
+    published before whose record is unchanged is not written, and one that is now skipped
+    is written as a deletion.
+    """
+    is_delta = changed_since is not None
+    profile_id = resolver.profile.id
+    extra = None
+    if changed_since is not None:
+        changed_models = select(ProductModel.id).where(ProductModel.updated_at >= changed_since)
+        sub_models = select(ProductModel.id).where(ProductModel.parent_id.in_(changed_models))
+        extra = (Product.updated_at >= changed_since) | Product.parent_id.in_(changed_models) | Product.parent_id.in_(sub_models)
+    grouped = feed_format.is_grouped
+    for rows in _batches(definition, extra, grouped):
+        reporter.check_cancelled()
+        previous = _previous(profile_id, [row.id for row in rows]) if is_delta else {}
+        group: RecordGroup | None = None
+        for row, view, missing in resolver.batch(rows):
+            counts.seen += 1
+            assert view is not None
+            skips: list[Skip] = []
+            record = None
+            if missing is not None:
+                skips.append(
+                    Skip(
+                        row.identifier,
+                        "incomplete",
+                        ",".join(missing),
+                        f"not complete for {definition.channel}/{definition.locale}: missing {', '.join(missing)}",
+                    )
+                )
+            else:
+                record = resolver.record(row, view)
+                skips.extend(_problem_skip(row.identifier, feed_format.check(record)))
+            if skips:
+                for skip in skips:
+                    report.skip(skip)
+                if is_delta and row.id in previous:
+                    counts.deleted += 1
+                    digests.remove(row.id)
+                    yield Record(key=row.identifier, fields={}, is_deleted=True)
+                continue
+            assert record is not None
+            digest = record_digest(record)
+            if is_delta and previous.get(row.id) == digest:
+                counts.unchanged += 1
+                continue
+            digests.add(row.id, digest, row.identifier)
+            counts.exported += 1
+            if grouped and record.group is not None:
+                if group is not None and group.key != record.group:
+                    yield group
+                    group = None
+                if group is None:
+                    group = RecordGroup(key=record.group, fields={}, variants=[])
+                group.variants.append(record)
+                continue
+            yield record
+        if group is not None:
+            yield group
+        reporter.progress(counts.seen)
+    if changed_since is not None:
+        yield from _deletions(resolver, definition, counts, digests, changed_since)
+
+
+def _deletions(resolver: Resolver, definition: Definition, counts: _Counts, digests: _Digests, changed_since: dt.datetime) -> Iterator[Record]:
+    """Yield deletions for published products that are gone or no longer match the filter."""
+    profile_id = resolver.profile.id
+    gone = select(PublishedRecord.product_id, PublishedRecord.sku).where(
+        PublishedRecord.profile_id == profile_id, ~select(Product.id).where(Product.id == PublishedRecord.product_id).exists()
+    )
+    for product_id, sku in db.session.execute(gone).all():
+        counts.deleted += 1
+        digests.remove(product_id)
+        yield Record(key=sku, fields={}, is_deleted=True)
+    selection = _selection(definition)
+    changed = (
+        select(PublishedRecord.product_id, PublishedRecord.sku)
+        .join(Product, Product.id == PublishedRecord.product_id)
+        .where(PublishedRecord.profile_id == profile_id, Product.updated_at >= changed_since, Product.id.not_in(selection))
+    )
+    for product_id, sku in db.session.execute(changed).all():
+        counts.deleted += 1
+        digests.remove(product_id)
+        yield Record(key=sku, fields={}, is_deleted=True)
+
+
+def _store_digests(profile_id: int, digests: _Digests, is_delta: bool) -> None:
+    """Remember what was published: a full run replaces every hash, a delta run the changed ones."""
+    session = db.session
+    table = PublishedRecord.__table__
+    if not is_delta:
+        session.execute(delete(PublishedRecord).where(PublishedRecord.profile_id == profile_id))
+    for start in range(0, len(digests.removed), BATCH):
+        chunk = digests.removed[start : start + BATCH]
+        session.execute(delete(PublishedRecord).where(PublishedRecord.profile_id == profile_id, PublishedRecord.product_id.in_(chunk)))
+    for rows in digests.rows(profile_id):
+        if is_delta:
+            session.execute(
+                delete(PublishedRecord).where(PublishedRecord.profile_id == profile_id, PublishedRecord.product_id.in_([r["product_id"] for r in rows]))
+            )
+        db.bulk_insert(table, rows)
+
+
+def _prune(profile: ExportProfile, keep: int) -> None:
+    """Keep the last `keep` successful runs' folders; older ones are removed."""
+    runs = list(
+        db.session.scalars(
+            select(ExportRun).where(ExportRun.profile_id == profile.id, ExportRun.status == "succeeded").order_by(ExportRun.id.desc()).offset(keep)
+        )
+    )
+    if not runs:
+        return
+    folder = profile_folder(profile.code)
+    with db.transaction():
+        for run in runs:
+            if run.folder:
+                shutil.rmtree(folder / run.folder, ignore_errors=True)
+            run.status = "pruned"
+
+
+def latest_run(profile: ExportProfile) -> ExportRun | None:
+    """Return the profile's last successful run, whose files are the published feed."""
+    return db.session.scalar(
+        select(ExportRun).where(ExportRun.profile_id == profile.id, ExportRun.status == "succeeded").order_by(ExportRun.id.desc()).limit(1)
+    )
+
+
+def published_file(token: str, name: str) -> tuple[Path, dict[str, Any]]:
+    """Return the path and entry of a file of a profile's latest feed by its secret token; NotFound otherwise."""
+    profile = db.session.scalar(select(ExportProfile).where(ExportProfile.token == token))
+    if profile is None:
+        raise NotFound("No feed at this address")
+    run = latest_run(profile)
+    if run is None or not run.folder:
+        raise NotFound("This feed has not been published yet")
+    for entry in run.files:
+        if entry["name"] == name:
+            return profile_folder(profile.code) / run.folder / name, entry
+    raise NotFound(f"The feed has no file {name!r}")
+
+
+def explain(code: str, sku: str) -> dict[str, Any]:
+    """Tell whether a product is in a profile's feed, and if not exactly why, with the record it would get."""
+    profile = get_profile(code)
+    structure = get_structure()
+    definition, feed_format = load_definition(profile, structure)
+    row = db.session.execute(
+        select(
+            Product.id,
+            Product.uuid,
+            Product.identifier,
+            Product.family_id,
+            Product.parent_id,
+            Product.values,
+            Product.is_enabled,
+            Product.created_at,
+            Product.updated_at,
+        ).where(Product.identifier == sku)
+    ).first()
+    if row is None:
+        raise NotFound(f"Product {sku!r} does not exist")
+    reasons: list[dict[str, str]] = []
+    statement, _key, _builder = select_products(ProductQuery(filters=definition.filter, locale=definition.locale, scope=definition.channel))
+    if db.session.scalar(statement.where(Product.id == row.id)) is None:
+        reasons.append(
+            {"reason": "filtered_out", "field": "filter", "message": f"The profile's filter does not select it: {orjson.dumps(definition.filter).decode()}"}
+        )
+    resolver = Resolver(profile, definition, feed_format, structure)
+    record_data = None
+    for _row, view, missing in resolver.batch([row]):
+        if missing is not None:
+            reasons.append(
+                {
+                    "reason": "incomplete",
+                    "field": ",".join(missing),
+                    "message": f"Not complete for {definition.channel}/{definition.locale}: missing {', '.join(missing)}",
+                }
+            )
+        assert view is not None
+        record = resolver.record(row, view)
+        record_data = record_as_data(record)
+        for problem in feed_format.check(record):
+            reasons.append({"reason": problem.code, "field": problem.field, "message": problem.message})
+    return {"profile": profile.code, "sku": sku, "in_feed": not reasons, "reasons": reasons, "record": record_data}
+
+
+def ensure_not_running(profile: ExportProfile) -> None:
+    """Refuse to start a run while another run of the profile is in progress."""
+    running = db.session.scalar(select(ExportRun.id).where(ExportRun.profile_id == profile.id, ExportRun.status == "running").limit(1))
+    if running is not None:
+        raise Conflict(f"Profile {profile.code!r} is being exported by run {running}")
