@@ -385,6 +385,8 @@ def _prepare(items: list[ProductInput], structure: Structure, lookups: _Lookups,
     parent_ids = {row.parent_id for row in existing.values() if row.parent_id is not None}
     lookups.load_models(codes=parent_codes, ids=parent_ids)
     lookups.load_categories(c for i in items if isinstance(i.categories, list) for c in i.categories if isinstance(c, str))
+    # a product updated without `categories` keeps its own, which must resolve to ids as well
+    lookups.load_categories(c for row in existing.values() for c in (row.categories or []))
     works = []
     for item in items:
         work = _Work(input=item, existing=existing.get(item.identifier) if isinstance(item.identifier, str) else None)
@@ -500,7 +502,7 @@ def _build(work: _Work, structure: Structure, lookups: _Lookups, decimal_separat
                 work.errors.append(FieldError("categories", f"Category {code!r} does not exist", ErrorCode.UNKNOWN))
             work.categories = list(dict.fromkeys(item.categories))
     inherited_categories = [c for m in chain for c in m.categories]
-    lookups.load_categories(inherited_categories)
+    lookups.load_categories([*work.categories, *inherited_categories])
     work.category_ids = {lookups.categories[c][0] for c in [*work.categories, *inherited_categories] if c in lookups.categories}
 
     # associations

@@ -184,6 +184,22 @@ def test_unknown_category_and_family_are_refused(actor):
     assert [e.message for r in report.rejected for e in r.errors] == ["Category 'nowhere' does not exist", "Family 'boats' does not exist"]
 
 
+def test_update_without_categories_keeps_the_products_category_links(actor):
+    from pim.catalog.models import Category, ProductCategory
+
+    create_product("BOOT_1", family="shoes", categories=["men_boots"], values=boots(), actor=actor)
+    db.session.expunge_all()
+
+    update_product("BOOT_1", values={"name": one("Trail boot II", locale="en_US")}, actor=actor)
+
+    product = get_product("BOOT_1")
+    linked = db.session.scalars(
+        select(Category.code).join(ProductCategory, ProductCategory.category_id == Category.id).where(ProductCategory.product_id == product.id)
+    )
+    assert product.categories == ["men_boots"]
+    assert sorted(linked) == ["men_boots"]
+
+
 def test_completeness_is_stored_for_incomplete_pairs_only(actor):
     create_product("BOOT_1", family="shoes", values=boots(), actor=actor)
     product = get_product("BOOT_1")
