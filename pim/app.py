@@ -58,7 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from pim.catalog import media
 
     media.configure(app.config["MEDIA_PATH"])
-    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", "WARNING"))
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
     engine = db.make_engine(app.config["DATABASE_URL"], busy_timeout_ms=int(app.config["SQLITE_BUSY_TIMEOUT"]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -13,7 +14,7 @@ import click
 from sqlalchemy import func, select
 
 from pim import db
-from pim.actor import Actor
+from pim.actor import Actor, Source
 from pim.errors import Invalid, PimError
 
 
@@ -168,17 +169,50 @@ def serve(demo: bool, demo_products: int, host: str, port: int) -> None:
     from werkzeug.serving import run_simple
 
     from pim.catalog.models import Product
+    from pim.jobs.queue import start_embedded_worker
 
     ensure_schema()
-    if demo and not db.session.scalar(select(func.count()).select_from(Product)):
-        from pim.demo import load_demo
+    _show_progress_logs()
+    app = current_app._get_current_object()
+    if not os.environ.get("PIM_PUBLIC_URL") and app.config.get("PUBLIC_URL") == "http://127.0.0.1:5000":
+        # feed and image addresses point at where this server answers
+        app.config["PUBLIC_URL"] = f"http://{host}:{port}"
+    worker = start_embedded_worker(app, workers=2, scheduler=True)
+    try:
+        if demo and not db.session.scalar(select(func.count()).select_from(Product)):
+            from pim.demo import load_demo
 
-        progress = Progress("Loading demo catalogue", demo_products)
-        load_demo(products=demo_products, on_progress=progress.update)
-        progress.finish()
-    db.session.remove()
-    click.echo(f"PIM is running at http://{host}:{port}/  (Ctrl+C to stop)", err=True)
-    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+            progress = Progress("Loading demo catalogue", demo_products)
+            load_demo(products=demo_products, on_progress=progress.update)
+            progress.finish()
+            _publish_demo_feeds()
+        db.session.remove()
+        click.echo(f"PIM is running at http://{host}:{port}/  (Ctrl+C to stop)", err=True)
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        worker.stop()
+
+
+def _show_progress_logs() -> None:
+    """Let the application's INFO lines (jobs started and ended) through in long-running commands."""
+    import logging
+
+    logging.getLogger("pim").setLevel(logging.INFO)
+
+
+def _publish_demo_feeds() -> None:
+    """Install every shipped channel preset on the demo catalogue and publish each feed once."""
+    from pim.publishing.jobs import start_export
+    from pim.publishing.services import install_preset, list_presets, list_profiles
+
+    actor = Actor.from_os_user()
+    installed = {profile.code for profile in list_profiles()}
+    for preset in list_presets():
+        if preset not in installed:
+            install_preset(preset, actor=actor)
+        outcome = start_export(preset, actor=actor)
+        result = outcome.get("result") or {}
+        click.echo(f"published {preset}: {result.get('exported', 0):,} products, {result.get('skipped', 0):,} skipped", err=True)
 
 
 @main.command()
@@ -258,15 +292,136 @@ def product_list(
 @product.command("show")
 @click.argument("identifier")
 @click.option("--completeness", is_flag=True, help="Add completeness per channel and locale.")
+@click.option("--channel", default=None, help="Show the values this channel reads (its own, else its fallback's).")
 @click.option("--json", "as_json", is_flag=True, help="Print compact JSON (the default is indented).")
 @with_app
-def product_show(identifier: str, completeness: bool, as_json: bool) -> None:
+def product_show(identifier: str, completeness: bool, channel: str | None, as_json: bool) -> None:
     """Print a product in the standard JSON format (values as lists of {locale, scope, data})."""
     from pim.catalog.serialize import product_to_standard
     from pim.catalog.services import get_product
 
-    data = product_to_standard(get_product(identifier), with_completeness=completeness)
+    data = product_to_standard(get_product(identifier), with_completeness=completeness, channel=channel)
     click.echo(json.dumps(data, ensure_ascii=False, indent=None if as_json else 2))
+
+
+@product.command("update")
+@click.argument("identifier")
+@click.option("--values", "values_json", default="", help='Values in the standard format, e.g. {"name":[{"locale":"en_US","scope":null,"data":"Boot"}]}.')
+@click.option("--family", default=None, help="Family code.")
+@click.option("--parent", default=None, help="Product model code.")
+@click.option("--categories", default=None, help="Comma-separated category codes (replaces the product's own categories).")
+@click.option("--enabled/--disabled", default=None, help="Enable or disable the product.")
+@click.option("--version", type=int, default=None, help="Refuse the change unless the product is still at this version.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@with_app
+def product_update(
+    identifier: str,
+    values_json: str,
+    family: str | None,
+    parent: str | None,
+    categories: str | None,
+    enabled: bool | None,
+    version: int | None,
+    as_json: bool,
+) -> None:
+    """Change a product with Akeneo's PATCH rules: only the values given change."""
+    from pim.catalog.services import update_product
+
+    fields: dict[str, Any] = {}
+    if values_json:
+        try:
+            fields["values"] = json.loads(values_json)
+        except json.JSONDecodeError as exc:
+            raise Invalid.one("values", f"--values is not valid JSON: {exc.msg} at character {exc.pos}") from exc
+    if family is not None:
+        fields["family"] = family
+    if parent is not None:
+        fields["parent"] = parent
+    if categories is not None:
+        fields["categories"] = [code.strip() for code in categories.split(",") if code.strip()]
+    if enabled is not None:
+        fields["enabled"] = enabled
+    result = update_product(identifier, actor=Actor.from_os_user(), version=version, **fields)
+    if result.status == "rejected":
+        raise Invalid(result.errors)
+    if as_json:
+        click.echo(json.dumps({"identifier": identifier, "status": result.status, "version": result.version}))
+    else:
+        click.echo(f"{identifier}: {result.status}, now at version {result.version}", err=True)
+
+
+@product.command("load")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--batch-size", default=1000, show_default=True, help="Products written per transaction.")
+@click.option("--check-version", is_flag=True, help="Refuse products whose metadata.version is not the stored one.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@with_app
+def product_load(file: Any, batch_size: int, check_version: bool, as_json: bool) -> None:
+    """Create or update products from a JSON Lines file in the standard format (one product per line).
+
+    Every line goes through the batch upsert (validation, completeness, versions); the report
+    names each rejected line and why, and the command exits with status 1 when any was.
+    """
+    from pim.catalog.serialize import inherited_from_models, product_input_from_standard
+    from pim.catalog.services import UpsertReport, upsert_products
+
+    actor = Actor.from_os_user(Source.IMPORT)
+    report = UpsertReport()
+    problems: list[dict[str, Any]] = []
+    progress = Progress("Loading products", None)
+
+    def flush(lines: list[tuple[int, Any]]) -> None:
+        parents = {data.get("parent") for _line, data in lines if isinstance(data, dict) and data.get("parent")}
+        inherited = inherited_from_models({p for p in parents if isinstance(p, str)})
+        items = []
+        for line, data in lines:
+            try:
+                parent = data.get("parent") if isinstance(data, dict) else None
+                values, categories = inherited.get(parent, ({}, [])) if isinstance(parent, str) else ({}, [])
+                items.append(product_input_from_standard(data, row=line, inherited=values, inherited_categories=categories, with_version=check_version))
+            except Invalid as exc:
+                identifier = data.get("identifier") if isinstance(data, dict) else None
+                problems.extend({"line": line, "identifier": identifier, "field": e.field, "message": e.message} for e in exc.errors)
+        batch = upsert_products(items, actor=actor, batch_size=batch_size)
+        report.created += batch.created
+        report.updated += batch.updated
+        report.unchanged += batch.unchanged
+        for rejected in batch.rejected:
+            problems.extend({"line": rejected.row, "identifier": rejected.identifier, "field": e.field, "message": e.message} for e in rejected.errors)
+
+    pending: list[tuple[int, Any]] = []
+    lines_read = 0
+    for number, text in enumerate(file, start=1):
+        if not text.strip():
+            continue
+        lines_read += 1
+        try:
+            pending.append((number, json.loads(text)))
+        except json.JSONDecodeError as exc:
+            problems.append({"line": number, "identifier": None, "field": "line", "message": f"not valid JSON: {exc.msg} at column {exc.colno}"})
+        if len(pending) >= batch_size:
+            flush(pending)
+            pending = []
+            progress.update(lines_read)
+    if pending:
+        flush(pending)
+    progress.update(lines_read)
+    progress.finish()
+    problems.sort(key=lambda p: p["line"] or 0)
+    rejected_lines = len({p["line"] for p in problems})
+    summary = {"lines": lines_read, "created": report.created, "updated": report.updated, "unchanged": report.unchanged, "rejected": rejected_lines}
+    if as_json:
+        click.echo(json.dumps({**summary, "problems": problems}, ensure_ascii=False))
+    else:
+        for problem in problems:
+            who = f" ({problem['identifier']})" if problem["identifier"] else ""
+            click.echo(f"line {problem['line']}{who}: {problem['field']}: {problem['message']}", err=True)
+        click.echo(
+            f"{lines_read:,} lines: {report.created:,} created, {report.updated:,} updated, {report.unchanged:,} unchanged, {rejected_lines:,} rejected",
+            err=True,
+        )
+    if rejected_lines:
+        click.get_current_context().exit(1)
 
 
 @product.command("history")
@@ -327,6 +482,17 @@ def catalog_stats(as_json: bool) -> None:
     click.echo("")
     for row in stats["completeness"]:
         click.echo(f"{row['channel']:<14} {row['locale']:<7} complete {row['complete']:>10,} / {row['products']:,}  ({row['ratio']}%)")
+
+
+def _register_package_commands() -> None:
+    from pim.jobs.cli import register_commands as register_job_commands
+    from pim.publishing.cli import register_commands as register_publishing_commands
+
+    register_job_commands(main)
+    register_publishing_commands(main)
+
+
+_register_package_commands()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -414,12 +414,12 @@ def _make_images(rng: random.Random) -> dict[str, str]:
 
     keys = {}
     for color, (*_names, rgb) in COLORS.items():
-        image = Image.new("RGB", (480, 480), (246, 246, 244))
+        image = Image.new("RGB", (1200, 1200), (246, 246, 244))
         draw = ImageDraw.Draw(image)
-        draw.rounded_rectangle((60, 200, 420, 330), radius=50, fill=rgb)
-        draw.ellipse((90, 300, 170, 380), fill=(40, 40, 40))
-        draw.ellipse((310, 300, 390, 380), fill=(40, 40, 40))
-        draw.rectangle((60, 150, 250, 230), fill=tuple(min(255, c + 40) for c in rgb))
+        draw.rounded_rectangle((150, 500, 1050, 825), radius=125, fill=rgb)
+        draw.ellipse((225, 750, 425, 950), fill=(40, 40, 40))
+        draw.ellipse((775, 750, 975, 950), fill=(40, 40, 40))
+        draw.rectangle((150, 375, 625, 575), fill=tuple(min(255, c + 40) for c in rgb))
         buffer = io.BytesIO()
         image.save(buffer, "JPEG", quality=85)
         keys[color] = store_media(buffer.getvalue(), f"demo_{color}.jpg").key

@@ -19,6 +19,7 @@ from typing import Any
 
 from exporters.base import FeedFormat, Measure, Money, Param
 from pim.errors import ErrorCode, FieldError
+from pim.publishing.renditions import read_spec
 from pim.structure.models import AttributeType
 from pim.structure.snapshot import ALL_CHANNELS, ALL_LOCALES, AttributeInfo, Structure
 
@@ -164,7 +165,9 @@ class ProductView:
     created: str = ""
     updated: str = ""
     categories: list[Any] = field(default_factory=list)  # CategoryView, deepest first
-    media_urls: Callable[[str], str] | None = None
+    # stored images the record points at, and problems found while resolving (code, field, message)
+    images: list[str] = field(default_factory=list)
+    problems: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +205,7 @@ class Definition:
     fields: dict[str, Any]
     category_mapping: dict[str, Any]
     is_delta_allowed: bool
+    renditions: Any = None
 
 
 class _Problems:
@@ -289,6 +293,8 @@ def read_definition(raw: Any, structure: Structure, feed_format: FeedFormat | No
         for name, spec in fields.items():
             _check_field(f"fields.{name}", spec, structure, problems, locale)
     delta = bool(raw.get("delta", True))
+    renditions, rendition_errors = read_spec(raw.get("images"))
+    problems.errors.extend(rendition_errors)
     if problems.errors:
         return None, problems.errors
     assert channel is not None and feed_format is not None
@@ -311,6 +317,7 @@ def read_definition(raw: Any, structure: Structure, feed_format: FeedFormat | No
             fields=dict(fields),
             category_mapping={str(k): v for k, v in mapping.items()},
             is_delta_allowed=delta and feed_format.supports_delta,
+            renditions=renditions,
         ),
         [],
     )
@@ -419,8 +426,8 @@ def _check_transforms(where: str, spec: Mapping[str, Any], attribute: AttributeI
             problems.add(where, "price takes {percent: 5, amount: 0, round: '0.99'}")
         else:
             for key in price:
-                if key not in ("percent", "amount", "round"):
-                    problems.add(where, f"Unknown price rule setting {key!r}; known: percent, amount, round", ErrorCode.UNKNOWN)
+                if key not in ("percent", "amount", "round", "only_fallback"):
+                    problems.add(where, f"Unknown price rule setting {key!r}; known: percent, amount, round, only_fallback", ErrorCode.UNKNOWN)
             for key in ("percent", "amount"):
                 try:
                     Decimal(str(price.get(key, 0)))
@@ -450,6 +457,8 @@ class CompileContext:
     option_labels: Mapping[tuple[str, str], Mapping[str, str]]
     base_url: str
     media_url: str
+    renditions: Any = None
+    media_root: Any = None
 
 
 def read_raw(values: Mapping[str, Any], attribute: AttributeInfo, locale: str, scopes: Sequence[str]) -> Any:
@@ -552,9 +561,12 @@ def _compile_attribute(attribute: AttributeInfo, spec: Mapping[str, Any], ctx: C
     option = spec.get("option")
     convert = spec.get("convert")
     price_rule = None
+    only_fallback = False
     if spec.get("price") is not None:
         rule = spec["price"]
         price_rule = PriceRule(Decimal(str(rule.get("percent", 0))), Decimal(str(rule.get("amount", 0))), str(rule.get("round", "0.01")))
+        only_fallback = bool(rule.get("only_fallback", False))
+    own_scope = scopes[0] if scopes else None
     measurement = ctx.structure.measurements.get(attribute.metric_family or "") if convert else None
 
     def read(view: ProductView) -> Any:
@@ -574,10 +586,19 @@ def _compile_attribute(attribute: AttributeInfo, spec: Mapping[str, Any], ctx: C
             return Measure(((standard - target.offset) / target.factor).normalize(), convert)
         value = _display(ctx, attribute, data, locale, currency)
         if price_rule is not None and isinstance(value, Money):
+            if only_fallback and _has_own(view.values, attribute, locale, own_scope):
+                # a price typed for this channel is final; the rule derives the others
+                return value
             return Money(price_rule.apply(value.amount), value.currency)
         return value
 
     return read
+
+
+def _has_own(values: Mapping[str, Any], attribute: AttributeInfo, locale: str, scope: str | None) -> bool:
+    by_locale = (values.get(attribute.code) or {}).get(scope or "") or {}
+    data = by_locale.get(locale if attribute.is_localizable else ALL_LOCALES)
+    return data is not None and data != "" and data != []
 
 
 def _compile_template(template: str, ctx: CompileContext, locale: str, currency: str, *, is_url: bool = False) -> FieldFunction:
@@ -645,13 +666,23 @@ def _compile_images(codes: Any, ctx: CompileContext, locale: str) -> FieldFuncti
     attributes = [ctx.structure.attributes[str(code)] for code in (codes if isinstance(codes, list) else [codes])]
     scopes = ctx.scopes
     media_url = ctx.media_url
+    spec = ctx.renditions
+    root = ctx.media_root
 
     def read(view: ProductView) -> list[str]:
         urls = []
         for attribute in attributes:
             key = read_raw(view.values, attribute, locale, scopes)
-            if key:
-                urls.append(view.media_urls(key) if view.media_urls else f"{media_url}/{key}")
+            if not key:
+                continue
+            if root is not None and not (root / key).is_file():
+                view.problems.append(("image_missing", attribute.code, f"image {key} of {attribute.code} is missing on disk"))
+                continue
+            if spec is not None:
+                view.images.append(key)
+                urls.append(f"{media_url}/renditions/{spec.key}/{spec.file_name(key)}")
+            else:
+                urls.append(f"{media_url}/{key}")
         return urls
 
     return read

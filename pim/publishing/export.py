@@ -31,11 +31,13 @@ from sqlalchemy import delete, select
 from exporters import get_format
 from exporters.base import FeedFormat, FeedSettings, Measure, Money, Param, Problem, Record, RecordGroup
 from pim import db
+from pim.catalog.media import media_root
 from pim.catalog.models import Category, Completeness, Product, ProductCategory, ProductModel
 from pim.catalog.queries import ProductQuery, select_products
 from pim.errors import Conflict, ErrorCode, Invalid, NotFound
 from pim.publishing.definition import CategoryView, CompileContext, Definition, ProductView, compile_fields, read_definition
 from pim.publishing.models import ExportProfile, ExportRun, PublishedRecord
+from pim.publishing.renditions import ensure_renditions
 from pim.structure.models import Attribute, AttributeOption
 from pim.structure.snapshot import Structure, get_structure
 
@@ -43,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 BATCH = 1000
 TEMP_PREFIX = ".tmp-"
+RENDITION_WORKERS = max(2, os.cpu_count() or 2)
 
 
 class Progress(Protocol):
@@ -198,7 +201,10 @@ class Resolver:
             option_labels=option_labels,
             base_url=definition.base_url,
             media_url=definition.media_url or str(current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/") + "/media",
+            renditions=definition.renditions,
+            media_root=media_root(),
         )
+        self.renditions = definition.renditions
         self.fields = compile_fields(definition.fields, self.context)
         self.categories = self._load_categories()
         self.models = _Models()
@@ -470,6 +476,8 @@ class _Counts:
     unchanged: int = 0
     deleted: int = 0
     seen: int = 0
+    renditions_made: int = 0
+    renditions_cached: int = 0
 
 
 def run_export(
@@ -522,7 +530,7 @@ def run_export(
         resolver = Resolver(profile, definition, feed_format, structure)
         settings = _settings(profile, definition, resolver, started, is_delta)
         changed_since = last_success.started_at if last_success is not None else None
-        items = _items(resolver, definition, feed_format, report, counts, digests, reporter, changed_since)
+        items = _items(resolver, definition, feed_format, settings, report, counts, digests, reporter, changed_since)
         feed_format.rejected = []
         feed_format.write(items, settings, sink)
         sink.close_all()
@@ -574,6 +582,8 @@ def run_export(
             "unchanged": counts.unchanged,
             "deleted": counts.deleted,
             "reasons": dict(report.reasons),
+            "renditions_made": counts.renditions_made,
+            "renditions_cached": counts.renditions_cached,
         }
         _store_digests(profile.id, digests, is_delta)
     digests.path.unlink(missing_ok=True)
@@ -663,7 +673,8 @@ def _batches(definition: Definition, extra: Any, is_grouped: bool) -> Iterator[l
             return
         last_model = roots[-1]
         root_of = {root: root for root in roots}
-        root_of.update(db.session.execute(select(ProductModel.id, ProductModel.parent_id).where(ProductModel.parent_id.in_(roots))).tuples().all())
+        for sub_id, root_id in db.session.execute(select(ProductModel.id, ProductModel.parent_id).where(ProductModel.parent_id.in_(roots))).all():
+            root_of[sub_id] = root_id
         ids = list(db.session.scalars(statement.where(Product.parent_id.in_(list(root_of))).order_by(Product.id)))
         for start in range(0, len(ids), 5 * BATCH):
             chunk = ids[start : start + 5 * BATCH]
@@ -715,17 +726,17 @@ class _Digests:
 
 
 def _previous(profile_id: int, ids: list[int]) -> dict[int, bytes]:
-    return dict(
-        db.session.execute(
-            select(PublishedRecord.product_id, PublishedRecord.digest).where(PublishedRecord.profile_id == profile_id, PublishedRecord.product_id.in_(ids))
-        )
-    )
+    rows = db.session.execute(
+        select(PublishedRecord.product_id, PublishedRecord.digest).where(PublishedRecord.profile_id == profile_id, PublishedRecord.product_id.in_(ids))
+    ).all()
+    return {product_id: digest for product_id, digest in rows}
 
 
 def _items(
     resolver: Resolver,
     definition: Definition,
     feed_format: FeedFormat,
+    settings: FeedSettings,
     report: _Report,
     counts: _Counts,
     digests: _Digests,
@@ -739,6 +750,8 @@ def _items(
     is written as a deletion.
     """
     is_delta = changed_since is not None
+    # only profiles that can publish deltas need to remember what they published
+    keeps_digests = definition.is_delta_allowed
     profile_id = resolver.profile.id
     extra = None
     if changed_since is not None:
@@ -749,7 +762,8 @@ def _items(
     for rows in _batches(definition, extra, grouped):
         reporter.check_cancelled()
         previous = _previous(profile_id, [row.id for row in rows]) if is_delta else {}
-        group: RecordGroup | None = None
+        resolved: list[tuple[Any, Record | None, list[Skip], list[str]]] = []
+        image_keys: set[str] = set()
         for row, view, missing in resolver.batch(rows):
             counts.seen += 1
             assert view is not None
@@ -766,7 +780,21 @@ def _items(
                 )
             else:
                 record = resolver.record(row, view)
-                skips.extend(_problem_skip(row.identifier, feed_format.check(record)))
+                skips.extend(Skip(row.identifier, code, name, message) for code, name, message in view.problems)
+                skips.extend(_problem_skip(row.identifier, feed_format.check(record, settings)))
+                image_keys.update(view.images)
+            resolved.append((row, record, skips, view.images))
+        failed: dict[str, str] = {}
+        if resolver.renditions is not None and image_keys:
+            made = ensure_renditions(resolver.renditions, image_keys, workers=RENDITION_WORKERS)
+            counts.renditions_made += made.made
+            counts.renditions_cached += made.cached
+            failed = made.failed or {}
+        group: RecordGroup | None = None
+        for row, record, skips, images in resolved:
+            for key in images:
+                if key in failed:
+                    skips.append(Skip(row.identifier, "image_unreadable", key, f"image {key} could not be converted for the channel: {failed[key]}"))
             if skips:
                 for skip in skips:
                     report.skip(skip)
@@ -776,11 +804,12 @@ def _items(
                     yield Record(key=row.identifier, fields={}, is_deleted=True)
                 continue
             assert record is not None
-            digest = record_digest(record)
-            if is_delta and previous.get(row.id) == digest:
-                counts.unchanged += 1
-                continue
-            digests.add(row.id, digest, row.identifier)
+            if keeps_digests:
+                digest = record_digest(record)
+                if is_delta and previous.get(row.id) == digest:
+                    counts.unchanged += 1
+                    continue
+                digests.add(row.id, digest, row.identifier)
             counts.exported += 1
             if grouped and record.group is not None:
                 if group is not None and group.key != record.group:
@@ -915,7 +944,8 @@ def explain(code: str, sku: str) -> dict[str, Any]:
         assert view is not None
         record = resolver.record(row, view)
         record_data = record_as_data(record)
-        for problem in feed_format.check(record):
+        settings = _settings(profile, definition, resolver, dt.datetime.now(dt.UTC), False)
+        for problem in feed_format.check(record, settings):
             reasons.append({"reason": problem.code, "field": problem.field, "message": problem.message})
     return {"profile": profile.code, "sku": sku, "in_feed": not reasons, "reasons": reasons, "record": record_data}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pim.db import Base, Code, JsonDocument, Labels, Timestamp
@@ -26,7 +26,8 @@ class ExportProfile(Base):
     channel_id: Mapped[int] = mapped_column(ForeignKey("channel.id"), index=True)
     format: Mapped[str] = mapped_column(String(50))
     preset: Mapped[str | None] = mapped_column(String(100))
-    definition: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    # plain JSON, not JSONB: the definition keeps the order its author gave fields in
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     schedule: Mapped[str | None] = mapped_column(String(100))
     # the secret part of the feed's public address; rotating it revokes the old address
     token: Mapped[str] = mapped_column(String(64), unique=True)

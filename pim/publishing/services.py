@@ -43,9 +43,12 @@ def load_preset(name: str) -> dict[str, Any]:
     return data
 
 
-def feed_address(profile: ExportProfile, name: str | None = None) -> str:
-    """Return the public address of a profile's feed (its main file unless `name` is given)."""
-    base = str(current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/")
+def feed_address(profile: ExportProfile, name: str | None = None, *, base_url: str | None = None) -> str:
+    """Return the public address of a profile's feed (its main file unless `name` is given).
+
+    The address starts with `base_url`, else the PUBLIC_URL setting (where marketplaces reach us).
+    """
+    base = str(base_url or current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/")
     if name is None:
         run = latest_run(profile)
         if run is not None and run.files:
@@ -63,6 +66,7 @@ def _new_channel(code: str, spec: Mapping[str, Any], fallback: str | None) -> Ch
         if source is None:
             raise Invalid.one("fallback", f"Channel {fallback!r} does not exist", ErrorCode.UNKNOWN_CHANNEL)
         tree = db.session.scalar(select(Category.code).where(Category.id == source.category_tree_id))
+        # a region of a channel sells the same products: it requires what its fallback requires
         return structure_services.create_channel(
             code,
             locales=list(source.locales),
@@ -70,6 +74,7 @@ def _new_channel(code: str, spec: Mapping[str, Any], fallback: str | None) -> Ch
             category_tree=str(tree),
             labels={"en_US": code.replace("_", " ").capitalize()},
             fallback=fallback,
+            requirements_from=fallback,
         )
     tree = spec.get("category_tree") or db.session.scalar(select(Category.code).where(Category.parent_id.is_(None)).order_by(Category.id).limit(1))
     if tree is None:
@@ -159,8 +164,8 @@ def _save(definition: dict[str, Any], *, preset: Any) -> ExportProfile:
     except KeyError:
         feed_format = None
     checked, errors = read_definition(definition, structure, feed_format)
-    if checked is not None and checked.schedule:
-        errors.extend(_schedule_errors(checked.schedule))
+    if isinstance(definition.get("schedule"), str) and definition["schedule"].strip():
+        errors.extend(_schedule_errors(definition["schedule"]))
     if errors or checked is None:
         raise Invalid(errors)
     session = db.session
@@ -245,7 +250,7 @@ def delete_profile(code: str) -> None:
         session.delete(profile)
 
 
-def profile_summary(profile: ExportProfile) -> dict[str, Any]:
+def profile_summary(profile: ExportProfile, *, base_url: str | None = None) -> dict[str, Any]:
     """Return what the start page and `pim channel list` show of a profile: channel, format, last run, feed."""
     structure = get_structure()
     channel = next((c.code for c in structure.channels.values() if c.id == profile.channel_id), None)
@@ -269,6 +274,6 @@ def profile_summary(profile: ExportProfile) -> dict[str, Any]:
         "channel": channel,
         "format": profile.format,
         "schedule": profile.schedule,
-        "feed": feed_address(profile),
+        "feed": feed_address(profile, base_url=base_url),
         "last_run": last,
     }

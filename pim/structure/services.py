@@ -732,7 +732,9 @@ def _fallback_id(channel: Channel | None, fallback: str | None) -> int | None:
     while step is not None:
         if step.id in seen:
             name = channel.code if channel is not None else fallback
-            raise Invalid.one("fallback", f"Channel {name!r} cannot fall back to {fallback!r}: the fallbacks would go round in a loop", ErrorCode.INVALID_FORMAT)
+            raise Invalid.one(
+                "fallback", f"Channel {name!r} cannot fall back to {fallback!r}: the fallbacks would go round in a loop", ErrorCode.INVALID_FORMAT
+            )
         seen.add(step.id)
         step = session.get(Channel, step.fallback_id) if step.fallback_id is not None else None
     return target.id
@@ -746,11 +748,14 @@ def create_channel(
     category_tree: str,
     labels: Mapping[str, str] | None = None,
     fallback: str | None = None,
+    requirements_from: str | None = None,
 ) -> Channel:
     """Create a channel with its locales, currencies, category tree and optional fallback channel.
 
-    A new channel has no values of its own, so its products' completeness is computed from its
-    fallback's values (or is empty) right away.
+    `requirements_from` copies every family's required attributes of an existing channel (a
+    regional copy of a channel requires what the original requires). A new channel has no
+    values of its own, so its products' completeness is computed from its fallback's values
+    (or is empty) right away.
     """
     from pim.catalog.services import recompute_completeness
 
@@ -769,6 +774,13 @@ def create_channel(
         )
         session.add(channel)
         session.flush()
+        if requirements_from is not None:
+            source = get_channel(requirements_from)
+            rows = session.execute(
+                select(AttributeRequirement.family_id, AttributeRequirement.attribute_id).where(AttributeRequirement.channel_id == source.id)
+            ).all()
+            session.add_all(AttributeRequirement(family_id=family_id, channel_id=channel.id, attribute_id=attribute_id) for family_id, attribute_id in rows)
+            session.flush()
         bump_revision()
         if _has_products():
             recompute_completeness(channel_ids=[channel.id])

@@ -49,8 +49,11 @@ def index():  # type: ignore[no-untyped-def]
         for product in page.items:
             family_info = structure.families_by_id.get(product.family_id) if product.family_id else None
             rows.append({"product": product, "label": label_of(product, locale, structure), "family": family_info.code if family_info else ""})
+    from pim.publishing.services import list_profiles, profile_summary
+
     return render_template(
         "catalog/products.html",
+        profiles=[profile_summary(p, base_url=current_app.config.get("PUBLIC_URL") or request.url_root) for p in list_profiles()],
         page=page,
         rows=rows,
         error=error,
@@ -75,5 +78,25 @@ def media_file(key: str):  # type: ignore[no-untyped-def]
     from pim.catalog.media import media_path
 
     response = send_file(media_path(key), conditional=True, max_age=86400)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/media/renditions/<spec>/<name>")
+def rendition_file(spec: str, name: str):  # type: ignore[no-untyped-def]
+    """Serve an image rendition made for a channel (the address feeds give when a profile resizes)."""
+    import re
+
+    from flask import send_file
+
+    from pim.catalog.media import media_root
+    from pim.errors import NotFound
+
+    if not re.fullmatch(r"[0-9a-f]{12}", spec) or not re.fullmatch(r"[0-9a-f]{64}\.(jpg|png|webp)", name):
+        raise NotFound("No such rendition")
+    path = media_root() / "renditions" / spec / name
+    if not path.is_file():
+        raise NotFound("No such rendition")
+    response = send_file(path, conditional=True, max_age=86400)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

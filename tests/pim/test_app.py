@@ -258,7 +258,10 @@ def test_family_select_offers_every_family_and_keeps_the_choice(client):
 def test_search_and_family_filter_combine(client):
     listed = rows(client.get("/?q=volga&family=grocery"))
 
-    assert [row["sku"] for row in listed] == ["BREAD_RYE_500"]
+    expected = identifiers_where({"search": [{"operator": "=", "value": "volga"}], "family": [{"operator": "IN", "value": ["grocery"]}]})
+    assert "BREAD_RYE_500" in expected
+    assert sorted(row["sku"] for row in listed) == expected
+    assert all(row["family"] == "grocery" for row in listed)
 
 
 def test_json_filter_narrows_the_list(client):

@@ -157,8 +157,8 @@ def commands(group: click.Group, prefix: str = "") -> Iterator[tuple[str, click.
             yield f"{prefix}{name}", command
 
 
-@pytest.mark.parametrize("name", [name for name, _command in commands(main) if name != "serve"])
-def test_every_command_but_serve_accepts_json(name):
+@pytest.mark.parametrize("name", [name for name, _command in commands(main) if name not in ("serve", "worker")])
+def test_every_command_but_the_servers_accepts_json(name):
     command = dict(commands(main))[name]
 
     assert "--json" in [option for param in command.params for option in param.opts]

@@ -25,7 +25,7 @@ def upgrade() -> None:
         sa.Column("channel_id", sa.Integer(), nullable=False),
         sa.Column("format", sa.String(length=50), nullable=False),
         sa.Column("preset", sa.String(length=100), nullable=True),
-        sa.Column("definition", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False),
+        sa.Column("definition", sa.JSON(), nullable=False),
         sa.Column("schedule", sa.String(length=100), nullable=True),
         sa.Column("token", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),

@@ -1,0 +1,396 @@
+"""Export runs on the demo catalogue: every preset, skipped products, atomic publishing, deltas, explain."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from lxml import etree
+from sqlalchemy import select
+
+import exporters.yandex_market
+from exporters.google_merchant import GoogleMerchantFeed
+from pim import db
+from pim.catalog.serialize import completeness_of
+from pim.catalog.services import delete_product, get_product, update_product
+from pim.errors import Invalid, NotFound
+from pim.publishing.export import explain, get_profile, profile_folder, published_file, run_export
+from pim.publishing.models import ExportRun
+from pim.publishing.services import apply_definition, install_preset, list_presets, show_definition
+from pim.structure.snapshot import ALL_CHANNELS, ALL_LOCALES
+from tests.pim.publishing.conftest import DEMO_PRODUCTS, one, prices
+
+pytestmark = pytest.mark.usefixtures("demo_products")
+
+G = "{http://base.google.com/ns/1.0}"
+
+MAIN_FILES = {
+    "webshop": ["webshop.jsonl", "webshop.csv", "webshop.jsonld.jsonl"],
+    "google_merchant": ["google_merchant.xml"],
+    "meta": ["meta.csv"],
+    "ozon": ["ozon-0001.json", "ozon-0002.json"],
+    "wildberries": ["wildberries-0001.json"],
+    "yandex_market": ["yandex_market.xml"],
+}
+
+
+def read_report(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def json_lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def webshop_skus(lines: list[dict[str, Any]]) -> list[str]:
+    """Return the SKUs a web shop JSON Lines file publishes (single products and variants of models)."""
+    skus = []
+    for line in lines:
+        if line["type"] == "product":
+            skus.append(line["sku"])
+        elif line["type"] == "product_model":
+            skus.extend(variant["sku"] for variant in line["variants"])
+    return skus
+
+
+def skus_in_feed(preset: str, folder: Path, names: list[str]) -> list[str]:
+    """Return the SKUs (or, for Wildberries, the barcodes) a feed publishes, read back from its files."""
+    if preset == "webshop":
+        return webshop_skus(json_lines(folder / names[0]))
+    if preset == "google_merchant":
+        return [item.findtext(f"{G}id") for item in etree.parse(folder / names[0]).iter("item")]
+    if preset == "meta":
+        with open(folder / names[0], newline="", encoding="utf-8") as handle:
+            return [row["id"] for row in csv.DictReader(handle)]
+    if preset == "ozon":
+        return [item["offer_id"] for name in names for item in json.loads((folder / name).read_bytes())["items"]]
+    if preset == "wildberries":
+        groups = [group for name in names for group in json.loads((folder / name).read_bytes())]
+        return [sku for group in groups for card in group["variants"] for size in card["sizes"] for sku in size["skus"]]
+    return [offer.findtext("vendorCode") for offer in etree.parse(folder / names[0]).iter("offer")]
+
+
+def run_files(result: Any) -> list[str]:
+    return [entry["name"] for entry in result.files]
+
+
+def feed_skus(result: Any, preset: str) -> list[str]:
+    return skus_in_feed(preset, result.folder, run_files(result))
+
+
+def first_sku_in(code: str) -> str:
+    result = run_export(code)
+    return feed_skus(result, get_profile(code).format)[0]
+
+
+# --- every preset ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("preset", list_presets())
+def test_run_export_publishes_every_preset(feeds, actor, preset):
+    install_preset(preset, actor=actor)
+
+    result = run_export(preset)
+
+    published = feed_skus(result, preset)
+    assert result.exported > 0
+    assert result.exported + result.skipped == DEMO_PRODUCTS
+    assert run_files(result) == MAIN_FILES[preset]
+    assert len(published) == result.exported
+    assert len(set(published)) == len(published)
+    assert sorted(p.name for p in result.folder.iterdir()) == sorted([*MAIN_FILES[preset], "report.csv"])
+    assert len(read_report(result.report_path)) == result.skipped
+    assert result.folder.parent == feeds / preset
+
+
+def test_yandex_feed_matches_the_yml_schema(actor):
+    validate = getattr(exporters.yandex_market, "validate_yml", None)
+    if validate is None:
+        pytest.skip("the Yandex.Market exporter has no schema validation")
+    install_preset("yandex_market", actor=actor)
+
+    result = run_export("yandex_market")
+
+    assert validate(result.folder / "yandex_market.xml") == []
+
+
+def test_ozon_bodies_hold_at_most_a_hundred_items(actor):
+    install_preset("ozon", actor=actor)
+
+    result = run_export("ozon")
+
+    sizes = [len(json.loads((result.folder / name).read_bytes())["items"]) for name in run_files(result)]
+    assert sizes == [100, result.exported - 100]
+
+
+# --- skipped products -------------------------------------------------------------------------
+
+
+def test_incomplete_products_are_reported_with_their_missing_attributes(actor):
+    install_preset("yandex_market", actor=actor)
+
+    result = run_export("yandex_market")
+
+    incomplete = [row for row in read_report(result.report_path) if row["reason"] == "incomplete"]
+    assert incomplete
+    assert result.reasons["incomplete"] == len(incomplete)
+    published = set(feed_skus(result, "yandex_market"))
+    for row in incomplete:
+        assert row["sku"] not in published
+        completeness = {(c["scope"], c["locale"]): c for c in completeness_of(get_product(row["sku"]))}
+        assert row["field"].split(",") == completeness[("marketplace", "ru_RU")]["missing"]
+        assert row["field"].split(",")[0] in row["message"]
+
+
+def test_product_breaking_a_channel_rule_is_skipped_with_the_rule(actor):
+    install_preset("google_merchant", actor=actor)
+    sku = first_sku_in("google_merchant")
+    ean = get_product(sku).values["ean"][ALL_CHANNELS][ALL_LOCALES]
+    wrong_check_digit = ean[:-1] + str((int(ean[-1]) + 1) % 10)
+    update_product(sku, values={"ean": one(wrong_check_digit)}, actor=actor)
+
+    result = run_export("google_merchant")
+
+    rows = [row for row in read_report(result.report_path) if row["sku"] == sku]
+    assert [(row["reason"], row["field"]) for row in rows] == [("invalid_gtin", "gtin")]
+    assert "check digit" in rows[0]["message"]
+    assert sku not in feed_skus(result, "google_merchant")
+    assert result.reasons["invalid_gtin"] == 1
+
+
+def test_product_updated_without_categories_keeps_its_category_in_the_feed(actor):
+    install_preset("webshop", actor=actor)
+    sku = first_sku_in("webshop")
+    before = explain("webshop", sku)["record"]["fields"]["category"]
+
+    update_product(sku, values={"keywords": one("trail, running", locale="en_US")}, actor=actor)
+
+    assert explain("webshop", sku)["record"]["fields"].get("category") == before
+
+
+# --- atomic publishing ------------------------------------------------------------------------
+
+
+def crash_midway(self: Any, items: Any, settings: Any, sink: Any) -> None:
+    out = sink.open(self.file_name(settings))
+    out.write(b'<?xml version="1.0" encoding="UTF-8"?>\n<rss><channel><item>')
+    next(iter(items))
+    raise OSError("No space left on device")
+
+
+def test_failed_export_leaves_the_previous_feed_published(actor, monkeypatch):
+    profile = install_preset("google_merchant", actor=actor)
+    first = run_export("google_merchant")
+    before = (first.folder / "google_merchant.xml").read_bytes()
+    monkeypatch.setattr(GoogleMerchantFeed, "write", crash_midway)
+
+    with pytest.raises(OSError, match="No space left"):
+        run_export("google_merchant")
+
+    path, _entry = published_file(profile.token, "google_merchant.xml")
+    assert path.read_bytes() == before
+    assert not [p.name for p in profile_folder("google_merchant").iterdir() if p.name.startswith(".")]
+    runs = db.session.scalars(select(ExportRun).where(ExportRun.profile_id == profile.id).order_by(ExportRun.id)).all()
+    assert [run.status for run in runs] == ["succeeded", "failed"]
+    assert "No space left" in runs[-1].error
+
+
+def test_next_run_removes_what_an_interrupted_run_left(actor):
+    install_preset("google_merchant", actor=actor)
+    run_export("google_merchant")
+    folder = profile_folder("google_merchant")
+    left = folder / ".tmp-20240101T000000-999"
+    left.mkdir()
+    (left / "google_merchant.xml").write_bytes(b"<rss><channel><item>")
+    (folder / ".tmp-20240101T000000-999.digests").write_bytes(b"[1,")
+
+    result = run_export("google_merchant")
+
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []
+    assert result.exported > 0
+
+
+def test_keep_prunes_older_runs(actor):
+    install_preset("meta", actor=actor)
+    definition = yaml.safe_load(show_definition("meta"))
+    apply_definition({**definition, "keep": 2}, actor=actor)
+
+    results = [run_export("meta") for _ in range(3)]
+
+    folder = profile_folder("meta")
+    assert sorted(p.name for p in folder.iterdir()) == sorted(r.folder.name for r in results[1:])
+    statuses = db.session.scalars(select(ExportRun.status).where(ExportRun.profile_id == get_profile("meta").id).order_by(ExportRun.id)).all()
+    assert statuses == ["pruned", "succeeded", "succeeded"]
+
+
+def test_output_copies_the_main_file(actor, tmp_path):
+    install_preset("webshop", actor=actor)
+    target = tmp_path / "upload" / "catalogue.jsonl"
+
+    result = run_export("webshop", output=target)
+
+    assert result.output == target
+    assert target.read_bytes() == (result.folder / "webshop.jsonl").read_bytes()
+
+
+def test_output_into_a_folder_keeps_the_file_name(actor, tmp_path):
+    install_preset("yandex_market", actor=actor)
+
+    result = run_export("yandex_market", output=tmp_path)
+
+    assert result.output == tmp_path / "yandex_market.xml"
+    assert (tmp_path / "yandex_market.xml").read_bytes() == (result.folder / "yandex_market.xml").read_bytes()
+
+
+# --- delta runs -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def webshop_published(actor) -> list[str]:
+    """The web shop profile after one full run; returns the SKUs it published, in feed order."""
+    install_preset("webshop", actor=actor)
+    result = run_export("webshop")
+    return feed_skus(result, "webshop")
+
+
+def change_price(sku: str, actor: Any, amount: str) -> None:
+    update_product(sku, values={"price": prices("ecommerce", EUR=amount, USD=amount)}, actor=actor)
+
+
+def test_delta_writes_only_changed_and_deleted_products(actor, webshop_published):
+    changed = [webshop_published[0], webshop_published[40], webshop_published[-1]]
+    for number, sku in enumerate(changed):
+        change_price(sku, actor, f"7{number}.50")
+    gone = webshop_published[20]
+    delete_product(gone, actor=actor)
+
+    result = run_export("webshop", is_delta=True)
+
+    lines = json_lines(result.folder / "webshop.jsonl")
+    assert result.is_delta
+    assert (result.exported, result.deleted) == (3, 1)
+    assert sorted(webshop_skus(lines)) == sorted(changed)
+    assert [line for line in lines if line["type"] == "deleted"] == [{"type": "deleted", "sku": gone}]
+    assert '"amount":"71.50"' in (result.folder / "webshop.jsonl").read_text(encoding="utf-8")
+
+
+def test_second_delta_without_changes_writes_nothing(actor, webshop_published):
+    change_price(webshop_published[5], actor, "55.00")
+    run_export("webshop", is_delta=True)
+
+    result = run_export("webshop", is_delta=True)
+
+    assert (result.exported, result.deleted) == (0, 0)
+    assert json_lines(result.folder / "webshop.jsonl") == []
+
+
+def test_delta_leaves_out_a_change_the_feed_does_not_show(actor):
+    install_preset("webshop", actor=actor)
+    definition = yaml.safe_load(show_definition("webshop"))
+    # without the update time among the fields, a change to an unpublished attribute changes no record
+    del definition["fields"]["updated"]
+    apply_definition(definition, actor=actor)
+    sku = feed_skus(run_export("webshop"), "webshop")[3]
+    update_product(sku, values={"keywords": one("trail, running", locale="en_US")}, actor=actor)
+
+    result = run_export("webshop", is_delta=True)
+
+    assert (result.exported, result.unchanged, result.deleted) == (0, 1, 0)
+    assert json_lines(result.folder / "webshop.jsonl") == []
+
+
+def test_delta_deletes_a_product_that_left_the_selection(actor, webshop_published):
+    sku = webshop_published[7]
+    update_product(sku, enabled=False, actor=actor)
+
+    result = run_export("webshop", is_delta=True)
+
+    assert (result.exported, result.deleted) == (0, 1)
+    assert json_lines(result.folder / "webshop.jsonl") == [{"type": "deleted", "sku": sku}]
+
+
+def test_delta_is_refused_for_a_format_without_deltas(actor):
+    install_preset("google_merchant", actor=actor)
+    run_export("google_merchant")
+
+    with pytest.raises(Invalid) as caught:
+        run_export("google_merchant", is_delta=True)
+
+    assert [e.field for e in caught.value.errors] == ["delta"]
+
+
+def test_delta_is_refused_before_a_full_run(actor):
+    install_preset("webshop", actor=actor)
+
+    with pytest.raises(Invalid) as caught:
+        run_export("webshop", is_delta=True)
+
+    assert [e.field for e in caught.value.errors] == ["delta"]
+    assert "full export first" in caught.value.errors[0].message
+
+
+def test_run_export_of_an_unknown_profile_is_not_found():
+    with pytest.raises(NotFound):
+        run_export("amazon")
+
+
+# --- explain ----------------------------------------------------------------------------------
+
+
+def test_explain_a_product_in_the_feed(actor):
+    install_preset("yandex_market", actor=actor)
+    sku = first_sku_in("yandex_market")
+
+    answer = explain("yandex_market", sku)
+
+    assert answer["in_feed"] is True
+    assert answer["reasons"] == []
+    assert answer["record"]["key"] == sku
+    assert answer["record"]["fields"]["vendorCode"] == sku
+    assert answer["record"]["fields"]["price"].endswith(" RUB")
+
+
+def test_explain_a_product_the_filter_leaves_out(actor):
+    install_preset("yandex_market", actor=actor)
+    sku = first_sku_in("yandex_market")
+    update_product(sku, enabled=False, actor=actor)
+
+    answer = explain("yandex_market", sku)
+
+    assert answer["in_feed"] is False
+    assert [r["reason"] for r in answer["reasons"]] == ["filtered_out"]
+
+
+def test_explain_an_incomplete_product_names_what_is_missing(actor):
+    install_preset("yandex_market", actor=actor)
+    report = read_report(run_export("yandex_market").report_path)
+    row = next(row for row in report if row["reason"] == "incomplete")
+
+    answer = explain("yandex_market", row["sku"])
+
+    assert answer["in_feed"] is False
+    assert [(r["reason"], r["field"]) for r in answer["reasons"]] == [("incomplete", row["field"])]
+    assert answer["record"] is not None
+
+
+def test_explain_a_product_breaking_a_channel_rule(actor):
+    install_preset("google_merchant", actor=actor)
+    sku = first_sku_in("google_merchant")
+    update_product(sku, values={"ean": one("4600000000018")}, actor=actor)
+
+    answer = explain("google_merchant", sku)
+
+    assert answer["in_feed"] is False
+    assert [(r["reason"], r["field"]) for r in answer["reasons"]] == [("invalid_gtin", "gtin")]
+
+
+def test_explain_an_unknown_sku_is_not_found(actor):
+    install_preset("yandex_market", actor=actor)
+
+    with pytest.raises(NotFound):
+        explain("yandex_market", "NO-SUCH-SKU")
