@@ -56,7 +56,10 @@ def queue_url(request: pytest.FixtureRequest) -> str:
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
     except redis.RedisError as exc:
-        pytest.skip(f"Redis does not answer at {REDIS_URL} ({exc}); set PIM_TEST_REDIS_URL to test the Redis queue")
+        reason = f"Redis does not answer at {REDIS_URL} ({exc}); set PIM_TEST_REDIS_URL to test the Redis queue"
+        if os.environ.get("PIM_TEST_REQUIRE_SERVICES"):
+            pytest.fail(reason)
+        pytest.skip(reason)
     return REDIS_URL
 
 
