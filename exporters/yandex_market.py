@@ -278,9 +278,17 @@ class YandexMarketFeed(FeedFormat):
         problems.extend(problem for problem in self._record_problems(record) if problem.field not in refused)
         if settings is not None:
             refused = {problem.field for problem in problems}
-            category_ids = frozenset(str(category_id).strip() for category_id, _, _ in settings.categories)
+            category_ids = self._category_ids(settings)
             problems.extend(problem for problem in self._settings_problems(record, settings.currency, category_ids) if problem.field not in refused)
         return problems
+
+    def _category_ids(self, settings: FeedSettings) -> frozenset[str]:
+        """Return the ids of the feed's categories, worked out once per feed, not per record."""
+        cached = getattr(self, "_cached_categories", None)
+        if cached is None or cached[0] is not settings.categories:
+            cached = (settings.categories, frozenset(str(category_id).strip() for category_id, _, _ in settings.categories))
+            self._cached_categories = cached
+        return cached[1]
 
     def _record_problems(self, record: Record) -> Iterator[Problem]:
         """Yield the cross-field rules and the checks the field rules cannot express."""

@@ -684,13 +684,15 @@ def _batches(definition: Definition, extra: Any, is_grouped: bool) -> Iterator[l
 
 
 def _keyset(statement: Any) -> Iterator[list[Any]]:
+    # the selection's own statement reads the rows too: one query per batch, joins kept
+    rows_statement = statement.with_only_columns(*_ROW_COLUMNS)
     last = 0
     while True:
-        ids = list(db.session.scalars(statement.where(Product.id > last).order_by(Product.id).limit(BATCH)))
-        if not ids:
+        rows = list(db.session.execute(rows_statement.where(Product.id > last).order_by(Product.id).limit(BATCH)))
+        if not rows:
             return
-        last = ids[-1]
-        yield list(db.session.execute(select(*_ROW_COLUMNS).where(Product.id.in_(ids)).order_by(Product.id)))
+        last = rows[-1].id
+        yield rows
 
 
 class _Digests:
