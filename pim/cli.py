@@ -332,7 +332,7 @@ def product_update(
         try:
             fields["values"] = json.loads(values_json)
         except json.JSONDecodeError as exc:
-            raise Invalid.one("values", f"--values is not valid JSON: {exc.msg} at character {exc.pos}") from exc
+            raise Invalid.one("values", f"--values is not valid JSON: {exc.msg} (character {exc.pos})") from exc
     if family is not None:
         fields["family"] = family
     if parent is not None:
@@ -398,7 +398,7 @@ def product_load(file: Any, batch_size: int, check_version: bool, as_json: bool)
         try:
             pending.append((number, json.loads(text)))
         except json.JSONDecodeError as exc:
-            problems.append({"line": number, "identifier": None, "field": "line", "message": f"not valid JSON: {exc.msg} at column {exc.colno}"})
+            problems.append({"line": number, "identifier": None, "field": "line", "message": f"not valid JSON: {exc.msg} (column {exc.colno})"})
         if len(pending) >= batch_size:
             flush(pending)
             pending = []

@@ -264,12 +264,12 @@ class JobContext:
             self._warnings.append(str(message)[:MAX_WARNING])
             self._is_warnings_changed = True
 
-    def log(self, message: str, level: str = "info") -> None:
-        """Add a line to the job's log."""
+    def log(self, message: str, level: str = "info", *, is_detail: bool = False) -> None:
+        """Add a line to the job's log; a detail (a traceback) goes to the application log at DEBUG only."""
         if level not in LOG_LEVELS:
             raise ValueError(f"Log level {level!r} is not one of {', '.join(LOG_LEVELS)}")
         self._logs.append({"job_id": self.job_id, "logged_at": db.utcnow(), "level": level, "message": str(message)[:MAX_MESSAGE]})
-        logger.log(logging.getLevelName(level.upper()), "Job %s: %s", self.job_id, message)
+        logger.log(logging.DEBUG if is_detail else logging.getLevelName(level.upper()), "Job %s: %s", self.job_id, message)
 
     def report_file(self, name: str) -> Path:
         """Return the path of the job's report file (in its folder), to be downloaded later."""
@@ -553,7 +553,8 @@ def _finish(context: JobContext, status: JobStatus, error: str | None, details: 
         # whatever the handler left half-done in the session goes; the job's own numbers are in memory
         db.session.rollback()
     if details:
-        context.log(details, level="error")
+        # the traceback stays in the job's log (pim job show); the one-line error is reported apart
+        context.log(details, level="error", is_detail=True)
     context.log(f"{status.value.capitalize()} after {time.monotonic() - started:.1f} s", level="error" if status == JobStatus.FAILED else "info")
     with db.transaction() as current:
         context.flush()

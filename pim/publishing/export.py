@@ -34,7 +34,7 @@ from pim import db
 from pim.catalog.media import media_root
 from pim.catalog.models import Category, Completeness, Product, ProductCategory, ProductModel
 from pim.catalog.queries import ProductQuery, select_products
-from pim.errors import Conflict, ErrorCode, Invalid, NotFound
+from pim.errors import ErrorCode, Invalid, NotFound
 from pim.publishing.definition import CategoryView, CompileContext, Definition, ProductView, compile_fields, read_definition
 from pim.publishing.models import ExportProfile, ExportRun, PublishedRecord
 from pim.publishing.renditions import ensure_renditions
@@ -513,6 +513,7 @@ def run_export(
     removed = clean_temporary(folder)
     if removed:
         logger.info("Removed %d temporary files left by interrupted runs of %s", removed, profile.code)
+    _close_abandoned_runs(profile)
     started = dt.datetime.now(dt.UTC)
     with db.transaction() as session:
         run = ExportRun(profile_id=profile.id, job_id=job_id, status="running", is_delta=is_delta, started_at=started)
@@ -952,8 +953,23 @@ def explain(code: str, sku: str) -> dict[str, Any]:
     return {"profile": profile.code, "sku": sku, "in_feed": not reasons, "reasons": reasons, "record": record_data}
 
 
-def ensure_not_running(profile: ExportProfile) -> None:
-    """Refuse to start a run while another run of the profile is in progress."""
-    running = db.session.scalar(select(ExportRun.id).where(ExportRun.profile_id == profile.id, ExportRun.status == "running").limit(1))
-    if running is not None:
-        raise Conflict(f"Profile {profile.code!r} is being exported by run {running}")
+def check_can_run(code: str, *, is_delta: bool) -> None:
+    """Refuse at once what an export would refuse: a broken definition, a delta the format or history does not allow."""
+    profile = get_profile(code)
+    definition, feed_format = load_definition(profile)
+    if is_delta and not definition.is_delta_allowed:
+        raise Invalid.one("delta", f"The {feed_format.code} format publishes whole feeds only; run it without --delta", ErrorCode.INVALID_FORMAT)
+    if is_delta and latest_run(profile) is None:
+        raise Invalid.one("delta", f"Profile {code!r} has never been published; run a full export first", ErrorCode.INVALID_FORMAT)
+
+
+def _close_abandoned_runs(profile: ExportProfile) -> None:
+    """Mark runs left `running` by a killed export as interrupted.
+
+    The profile's job lock means no other run of it is alive when a new one starts.
+    """
+    with db.transaction() as session:
+        for run in session.scalars(select(ExportRun).where(ExportRun.profile_id == profile.id, ExportRun.status == "running")):
+            run.status = "interrupted"
+            run.finished_at = dt.datetime.now(dt.UTC)
+            run.error = "The export stopped before the end (its process was killed or crashed)"

@@ -13,7 +13,7 @@ from pim.errors import PimError
 from pim.jobs import services as jobs
 from pim.jobs.models import Job, JobStatus
 from pim.jobs.schedule import fire_due_schedules
-from pim.publishing.export import get_profile, run_export
+from pim.publishing.export import check_can_run, get_profile, run_export
 from pim.publishing.models import ExportRun
 
 
@@ -70,6 +70,7 @@ def start_export(code: str, *, is_delta: bool = False, output: str | None = None
     from pim.publishing.services import feed_address
 
     profile = get_profile(code)
+    check_can_run(profile.code, is_delta=is_delta)
     params = {"profile": profile.code, "delta": is_delta, "output": str(output) if output else None}
     job = jobs.enqueue("export", params, actor=actor, lock_key=f"export:{profile.code}")
     if not wait:

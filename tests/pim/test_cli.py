@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -486,3 +487,230 @@ def test_serve_with_demo_answers_on_the_printed_address(tmp_path):
         server.terminate()
         _out, err = server.communicate(timeout=30)
     assert f"http://127.0.0.1:{port}/" in err
+
+
+# --- product update, load and show --channel on an instance with a regional channel -------------
+
+PRICED_SINGLES = json.dumps({"parent": [{"operator": "EMPTY"}], "price": [{"operator": "NOT EMPTY", "scope": "marketplace"}]})
+VARIANTS = '{"parent": [{"operator": "NOT EMPTY"}]}'
+REGION = "yandex_market_spb"
+
+
+@pytest.fixture(scope="module")
+def regional_load(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance]:
+    """An instance of 200 demo products and a channel yandex_market_spb whose values fall back to marketplace's."""
+    folder = tmp_path_factory.mktemp(f"cli-regional-{backend}")
+    instance = Instance(folder, make_database(backend, folder))
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        instance.point(monkeypatch)
+        loaded = pim("demo", "--products", "200", "--json")
+        installed = pim("channel", "install", "yandex_market", "--code", REGION, "--fallback", "marketplace")
+    assert loaded.exit_code == 0, loaded.stderr
+    assert installed.exit_code == 0, installed.stderr
+    yield instance
+    drop_database(backend, instance.url)
+
+
+@pytest.fixture
+def regional(regional_load: Instance, monkeypatch: pytest.MonkeyPatch) -> Instance:
+    """The environment of a user working on the instance with the regional channel."""
+    regional_load.point(monkeypatch)
+    return regional_load
+
+
+def identifiers(filter_json: str, limit: int) -> list[str]:
+    return [line.split("\t")[0] for line in lines(pim("product", "list", "--filter", filter_json, "--limit", str(limit)))]
+
+
+def single(index: int) -> str:
+    """Return the identifier of a product without a model, priced for the marketplace; each test changes one of its own."""
+    return identifiers(PRICED_SINGLES, index + 1)[index]
+
+
+def standard(identifier: str, *options: str) -> dict[str, Any]:
+    result = pim("product", "show", identifier, "--json", *options)
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def version_of(identifier: str) -> int:
+    return standard(identifier)["metadata"]["version"]
+
+
+def own_price(amount: str) -> dict[str, Any]:
+    return {"price": [{"locale": None, "scope": REGION, "data": [{"amount": amount, "currency": "RUB"}]}]}
+
+
+def write_lines(path: Path, *items: Any) -> str:
+    """Write a JSON Lines file: dicts as JSON, strings as they are; return its path."""
+    path.write_text("".join((item if isinstance(item, str) else json.dumps(item, ensure_ascii=False)) + "\n" for item in items), encoding="utf-8")
+    return str(path)
+
+
+def test_product_update_changes_only_the_values_given(regional):
+    sku = single(0)
+    before = standard(sku)
+
+    result = pim("product", "update", sku, "--values", json.dumps(weighing("0.61")))
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == f"{sku}: updated, now at version {before['metadata']['version'] + 1}\n"
+    after = standard(sku)
+    assert Decimal(after["values"]["weight"][0]["data"]["amount"]) == Decimal("0.61")
+    assert {k: v for k, v in after["values"].items() if k != "weight"} == {k: v for k, v in before["values"].items() if k != "weight"}
+
+
+def test_product_update_json_prints_the_identifier_status_and_version(regional):
+    sku = single(1)
+    version = version_of(sku)
+
+    result = pim("product", "update", sku, "--values", json.dumps(weighing("0.72")), "--json")
+
+    assert json.loads(result.stdout) == {"identifier": sku, "status": "updated", "version": version + 1}
+
+
+def test_product_update_with_the_values_the_product_has_is_unchanged(regional):
+    sku = single(0)
+    data = standard(sku)
+
+    result = pim("product", "update", sku, "--values", json.dumps({"ean": data["values"]["ean"]}), "--json")
+
+    assert json.loads(result.stdout) == {"identifier": sku, "status": "unchanged", "version": data["metadata"]["version"]}
+
+
+def test_product_update_with_a_unit_of_another_measure_fails_naming_the_value_and_writes_nothing(regional):
+    sku = single(0)
+    version = version_of(sku)
+    values = {"weight": [{"locale": None, "scope": None, "data": {"amount": "1", "unit": "LITER"}}]}
+
+    result = pim("product", "update", sku, "--values", json.dumps(values))
+
+    assert_one_line_failure(result)
+    assert result.stderr.startswith("error: values.weight: ") and "'LITER'" in result.stderr
+    assert version_of(sku) == version
+
+
+def test_product_update_with_values_that_are_not_json_fails_with_one_line(regional):
+    result = pim("product", "update", single(0), "--values", '{"weight": [')
+
+    assert_one_line_failure(result)
+    assert result.stderr.startswith("error: values: --values is not valid JSON")
+
+
+def test_product_update_at_a_stale_version_is_refused_and_writes_nothing(regional):
+    sku = single(2)
+    read_at = version_of(sku)
+    assert pim("product", "update", sku, "--values", json.dumps(weighing("0.83"))).exit_code == 0
+
+    result = pim("product", "update", sku, "--version", str(read_at), "--values", json.dumps(weighing("0.84")))
+
+    assert_one_line_failure(result)
+    assert "changed by someone else" in result.stderr
+    assert Decimal(standard(sku)["values"]["weight"][0]["data"]["amount"]) == Decimal("0.83")
+
+
+def test_product_update_disabled_and_enabled_switch_the_product_off_and_on(regional):
+    sku = single(3)
+
+    disabled = pim("product", "update", sku, "--disabled")
+    is_off = standard(sku)["enabled"]
+    enabled = pim("product", "update", sku, "--enabled")
+
+    assert (disabled.exit_code, enabled.exit_code) == (0, 0)
+    assert (is_off, standard(sku)["enabled"]) == (False, True)
+
+
+def test_product_update_of_an_unknown_product_fails_with_its_identifier(regional):
+    result = pim("product", "update", "NOPE", "--disabled")
+
+    assert_one_line_failure(result)
+    assert result.stderr == "error: Product 'NOPE' does not exist\n"
+
+
+def test_product_load_creates_new_products_and_updates_existing_ones(regional, tmp_path):
+    existing = single(4)
+    new = {"identifier": "TEA_GREEN_100", "family": "grocery", "values": {"brand": [{"locale": None, "scope": None, "data": "volga"}]}}
+    path = write_lines(tmp_path / "products.jsonl", new, {"identifier": existing, "values": weighing("0.95")})
+
+    result = pim("product", "load", path)
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines()[-1] == "2 lines: 1 created, 1 updated, 0 unchanged, 0 rejected"
+    assert standard("TEA_GREEN_100")["family"] == "grocery"
+    assert Decimal(standard(existing)["values"]["weight"][0]["data"]["amount"]) == Decimal("0.95")
+
+
+def test_product_load_of_what_product_show_prints_changes_nothing(regional, tmp_path):
+    products = [standard(single(0)), standard(identifiers(VARIANTS, 1)[0])]
+    path = write_lines(tmp_path / "shown.jsonl", *products)
+
+    result = pim("product", "load", path, "--json")
+
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == {"lines": 2, "created": 0, "updated": 0, "unchanged": 2, "rejected": 0, "problems": []}
+
+
+def test_product_load_names_each_rejected_line_keeps_the_good_ones_and_exits_1(regional, tmp_path):
+    good = {"identifier": "TEA_BLACK_250", "family": "grocery"}
+    path = write_lines(tmp_path / "partner.jsonl", good, '{"identifier": "TEA_RED", "values": }', "", {"identifier": "BOAT_1", "family": "boats"})
+
+    result = pim("product", "load", path)
+
+    assert result.exit_code == 1
+    problems = [line for line in result.stderr.splitlines() if line.startswith("line ")]
+    assert problems[0].startswith("line 2: line: not valid JSON")
+    assert problems[1] == "line 4 (BOAT_1): family: Family 'boats' does not exist"
+    assert result.stderr.splitlines()[-1] == "3 lines: 1 created, 0 updated, 0 unchanged, 2 rejected"
+    assert standard("TEA_BLACK_250")["family"] == "grocery"
+
+
+def test_product_load_check_version_refuses_a_product_changed_since_it_was_read(regional, tmp_path):
+    sku = single(5)
+    read = standard(sku)
+    assert pim("product", "update", sku, "--values", json.dumps(weighing("1.11"))).exit_code == 0
+    path = write_lines(tmp_path / "stale.jsonl", read)
+
+    result = pim("product", "load", path, "--check-version", "--json")
+
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert (report["rejected"], [p["line"] for p in report["problems"]]) == (1, [1])
+    assert Decimal(standard(sku)["values"]["weight"][0]["data"]["amount"]) == Decimal("1.11")
+
+
+def test_product_show_channel_gives_a_channel_without_values_of_its_own_those_of_its_fallback(regional):
+    sku = single(6)
+    marketplace = [entry["data"] for entry in standard(sku)["values"]["price"] if entry["scope"] == "marketplace"]
+
+    shown = standard(sku, "--channel", REGION)
+
+    assert shown["values"]["price"] == [{"locale": None, "scope": REGION, "data": marketplace[0]}]
+
+
+def test_product_show_channel_prefers_the_channel_own_value_to_its_fallback(regional):
+    sku = single(7)
+    assert pim("product", "update", sku, "--values", json.dumps(own_price("99.00"))).exit_code == 0
+
+    shown = standard(sku, "--channel", REGION)
+
+    assert shown["values"]["price"] == own_price("99.00")["price"]
+
+
+def test_product_show_channel_leaves_out_the_values_of_other_channels(regional):
+    shown = standard(single(0), "--channel", REGION)
+
+    scopes = {entry["scope"] for entries in shown["values"].values() for entry in entries}
+    assert scopes == {None, REGION}
+
+
+def test_product_show_channel_with_completeness_lists_that_channel_only(regional):
+    shown = standard(identifiers(VARIANTS, 1)[0], "--channel", REGION, "--completeness")
+
+    assert {(c["scope"], c["locale"]) for c in shown["completenesses"]} == {(REGION, locale) for locale in CHANNELS["marketplace"]["locales"]}
+
+
+def test_product_show_channel_of_an_unknown_channel_fails_with_one_line(regional):
+    result = pim("product", "show", single(0), "--channel", "nope")
+
+    assert_one_line_failure(result)
+    assert result.stderr == "error: Channel 'nope' does not exist\n"
