@@ -122,3 +122,17 @@ def demo_catalog(db_session: object) -> None:
     from pim.demo import install_demo_structure
 
     install_demo_structure()
+
+
+@pytest.fixture
+def no_threads_left_behind() -> Iterator[None]:
+    """Fail a test that leaves a thread running (workers, schedulers, heartbeats)."""
+    import threading
+    import time
+
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 5
+    while (extra := [t.name for t in threading.enumerate() if t not in before and t.is_alive()]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert extra == []

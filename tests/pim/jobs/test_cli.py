@@ -18,6 +18,8 @@ from pim.jobs.models import JobStatus
 from pim.jobs.queue import close_queue, start_embedded_worker
 from tests.pim.jobs.sample_jobs import MODULE
 
+pytestmark = pytest.mark.usefixtures("no_threads_left_behind")
+
 
 @click.group()
 def pim() -> None:
@@ -25,17 +27,6 @@ def pim() -> None:
 
 
 register_commands(pim)
-
-
-@pytest.fixture(autouse=True)
-def no_threads_left_behind() -> Iterator[None]:
-    """Fail a test that leaves a thread running (workers, heartbeats)."""
-    before = set(threading.enumerate())
-    yield
-    deadline = time.monotonic() + 5
-    while (extra := [t.name for t in threading.enumerate() if t not in before and t.is_alive()]) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert extra == []
 
 
 @pytest.fixture

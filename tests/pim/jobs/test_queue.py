@@ -8,8 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,15 +35,7 @@ main(["worker", *sys.argv[1:]])
 """
 
 
-@pytest.fixture(autouse=True)
-def no_threads_left_behind() -> Iterator[None]:
-    """Fail a test that leaves a thread running (workers, schedulers, heartbeats)."""
-    before = set(threading.enumerate())
-    yield
-    deadline = time.monotonic() + 5
-    while (extra := [t.name for t in threading.enumerate() if t not in before and t.is_alive()]) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert extra == []
+pytestmark = pytest.mark.usefixtures("no_threads_left_behind")
 
 
 @pytest.fixture(params=["sqlite", "redis"])

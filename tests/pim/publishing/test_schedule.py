@@ -6,7 +6,6 @@ import copy
 import datetime as dt
 import json
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -36,15 +35,7 @@ EVERY_MINUTE = "* * * * *"
 NEW_PRICE = "7777.00"
 
 
-@pytest.fixture(autouse=True)
-def no_threads_left_behind() -> Iterator[None]:
-    """Fail a test that leaves a thread running (workers, heartbeats, schedulers)."""
-    before = set(threading.enumerate())
-    yield
-    deadline = time.monotonic() + 5
-    while (extra := [t.name for t in threading.enumerate() if t not in before and t.is_alive()]) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert extra == []
+pytestmark = pytest.mark.usefixtures("no_threads_left_behind")
 
 
 @pytest.fixture(scope="module")
