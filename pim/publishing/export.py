@@ -174,7 +174,9 @@ class _Models:
         return chain
 
     def trim(self) -> None:
-        if len(self.by_id) > 50000:
+        # models are read in id order with their variants, so a small cache keeps almost every
+        # hit; a big one holds the values of tens of thousands of models in memory
+        if len(self.by_id) > 4000:
             self.by_id.clear()
 
 
