@@ -9,6 +9,7 @@ pass to the format's `write`, which streams them into files opened on a `Sink`.
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -114,6 +115,15 @@ def xml_text(value: Any) -> str:
     """Return a value as text that XML 1.0 can hold: forbidden characters removed."""
     text = value if isinstance(value, str) else str(value)
     return _XML_FORBIDDEN.sub("", text)
+
+
+# Control characters other than tab, LF and CR, lone surrogates (which UTF-8 cannot hold) and U+FFFE/U+FFFF.
+_JSON_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def clean_text(value: Any) -> str:
+    """Return a value as text without control characters, lone surrogates or non-characters (for JSON)."""
+    return _JSON_UNSAFE.sub("", value if isinstance(value, str) else str(value))
 
 
 def strip_control(text: str) -> str:
@@ -308,7 +318,7 @@ class FeedSettings:
     is_delta: bool = False
 
 
-class FeedFormat:
+class FeedFormat(ABC):
     """A feed format: its file name, media type, field rules and writer; subclasses register."""
 
     code: ClassVar[str]
@@ -341,9 +351,9 @@ class FeedFormat:
         """Return the name of the feed's main file."""
         return f"{settings.code}.{self.extension}"
 
+    @abstractmethod
     def write(self, items: Iterator[Record | RecordGroup], settings: FeedSettings, sink: Sink) -> None:
         """Stream the records into one or more files opened on the sink."""
-        raise NotImplementedError
 
 
 FORMATS: dict[str, type[FeedFormat]] = {}

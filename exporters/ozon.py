@@ -9,7 +9,6 @@ in the shape of `POST /v1/product/archive`'s request, `<code>-archive-0001.json`
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from typing import IO, Any, TypeGuard
@@ -27,6 +26,7 @@ from exporters.base import (
     Record,
     RecordGroup,
     Sink,
+    clean_text,
     format_number,
     gtin_problem,
     register,
@@ -42,15 +42,6 @@ WEIGHT_UNITS = frozenset(("g", "kg", "lb"))
 # OZON caps the packed weight at 1000 kg; in pounds that is 2204.6, so 2204 is the last whole pound under it.
 MAX_WEIGHT = {"g": 1_000_000, "kg": 1000, "lb": 2204}
 _CENT = Decimal("0.01")
-
-
-# Control characters other than tab, LF and CR, lone surrogates (which UTF-8 cannot hold) and U+FFFE/U+FFFF.
-_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
-
-
-def clean_text(value: Any) -> str:
-    """Return a value as text without control characters, lone surrogates or non-characters."""
-    return _UNSAFE.sub("", value if isinstance(value, str) else str(value))
 
 
 def price_text(money: Money) -> str:

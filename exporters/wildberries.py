@@ -8,7 +8,6 @@ most 100 objects and 10 MB and are written as `<code>-0001.json`, `<code>-0002.j
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from typing import IO, Any
@@ -26,6 +25,7 @@ from exporters.base import (
     Record,
     RecordGroup,
     Sink,
+    clean_text,
     format_number,
     gtin_problem,
     register,
@@ -38,15 +38,6 @@ MAX_REQUEST_BYTES = 10_000_000
 # What a body adds around its objects: "[" before them and "]\n" after them.
 _BODY_FRAME = 3
 _ROUBLE = Decimal(1)
-
-
-# Control characters other than tab, LF and CR, lone surrogates (which UTF-8 cannot hold) and U+FFFE/U+FFFF.
-_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
-
-
-def clean_text(value: Any) -> str:
-    """Return a value as text without control characters, lone surrogates or non-characters."""
-    return _UNSAFE.sub("", value if isinstance(value, str) else str(value))
 
 
 def roubles(money: Money) -> int:
