@@ -161,8 +161,10 @@ def main() -> None:
     for profile in args.profiles.split(","):
         for attempt in range(2 if args.twice else 1):
             command = [*base, "--one", profile] + (["--skip-raw"] if args.skip_raw or attempt else [])
-            output = subprocess.run(command, check=True, capture_output=True, text=True, env=os.environ).stdout
-            print(output.strip().splitlines()[-1], flush=True)
+            done = subprocess.run(command, capture_output=True, text=True, env=os.environ)
+            if done.returncode != 0:
+                sys.exit(f"export of {profile} failed:\n{done.stderr}")
+            print(done.stdout.strip().splitlines()[-1], flush=True)
     if args.delta:
         output = subprocess.run([*base, "--delta-only", "--delta", str(args.delta)], check=True, capture_output=True, text=True).stdout
         print(output.strip().splitlines()[-1], flush=True)
