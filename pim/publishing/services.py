@@ -274,6 +274,6 @@ def profile_summary(profile: ExportProfile, *, base_url: str | None = None) -> d
         "channel": channel,
         "format": profile.format,
         "schedule": profile.schedule,
-        "feed": feed_address(profile, base_url=base_url),
+        "feed": feed_address(profile, run.files[0]["name"] if run is not None and run.files else None, base_url=base_url),
         "last_run": last,
     }
