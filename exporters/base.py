@@ -332,6 +332,8 @@ class FeedFormat(ABC):
     accepts_any_field: ClassVar[bool] = False
     # required fields the format fills itself when a profile leaves them out (an id from the SKU)
     derived_fields: ClassVar[frozenset[str]] = frozenset()
+    # printed on demand for chosen products (shelf labels), not a whole feed: a run may name SKUs
+    prints_on_demand: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self._check_fields = compile_rules(self.fields)

@@ -148,25 +148,30 @@ def register_commands(main: click.Group) -> None:
         if not profile:
             raise click.UsageError("Name the export profile to run, or give --due.")
         outcome = start_export(profile, is_delta=delta, output=output, wait=not no_wait, actor=Actor.from_os_user())
-        if as_json:
-            click.echo(json.dumps(outcome, ensure_ascii=False, default=str))
-            return
-        if outcome.get("status") == "queued":
-            click.echo(f"queued job {outcome['job']}; `pim job show {outcome['job']}` follows it", err=True)
-            return
-        result = outcome.get("result") or {}
-        for entry in result.get("files", []):
-            click.echo(f"published {entry['name']} ({entry['size']:,} bytes) at {outcome.get('feed', '')}")
-        click.echo(
-            f"{result.get('exported', 0):,} exported, {result.get('skipped', 0):,} skipped"
-            + (f", {result.get('unchanged', 0):,} unchanged, {result.get('deleted', 0):,} deleted" if result.get("delta") else "")
-            + (f"; report {result['report']}" if result.get("report") else ""),
-            err=True,
-        )
-        for reason, count in sorted((result.get("reasons") or {}).items(), key=lambda item: -item[1]):
-            click.echo(f"  {count:>8,}  {reason}", err=True)
-        if result.get("output"):
-            click.echo(f"copied to {result['output']}", err=True)
+        _echo_outcome(outcome, as_json)
+
+    @main.command("labels")
+    @click.argument("profile")
+    @click.option("--changed-since-last", is_flag=True, help="Only labels whose content changed since the last label run of this profile.")
+    @click.option("--sku", "skus", multiple=True, help="Print the labels of these products (repeat the option).")
+    @click.option("--output", type=click.Path(dir_okay=True, writable=True), default=None, help="Also copy the label sheets here.")
+    @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+    @with_app
+    def labels(profile: str, changed_since_last: bool, skus: tuple[str, ...], output: str | None, as_json: bool) -> None:
+        """Print shelf labels of a labels profile: all, chosen SKUs, or those whose content changed."""
+        from pim.publishing.export import get_profile, latest_run, load_definition
+        from pim.publishing.jobs import start_export
+
+        found = get_profile(profile)
+        _definition, feed_format = load_definition(found)
+        if not feed_format.prints_on_demand:
+            raise Invalid.one("profile", f"{found.code} publishes a {feed_format.code} feed, not labels; run it with `pim export {found.code}`")
+        is_delta = changed_since_last
+        if is_delta and latest_run(found) is None:
+            click.echo(f"{found.code} has printed no labels yet: printing every label", err=True)
+            is_delta = False
+        outcome = start_export(found.code, is_delta=is_delta, output=output, skus=list(skus) if skus else None, actor=Actor.from_os_user())
+        _echo_outcome(outcome, as_json)
 
     @export_group.command("explain")
     @click.argument("profile")
@@ -191,3 +196,26 @@ def register_commands(main: click.Group) -> None:
             click.echo("record the channel would receive:")
             click.echo(yaml.safe_dump(data["record"], sort_keys=False, allow_unicode=True, width=120), nl=False)
         sys.stdout.flush()
+
+
+def _echo_outcome(outcome: dict[str, Any], as_json: bool) -> None:
+    """Print what an export published and what it left out (or that it was queued)."""
+    if as_json:
+        click.echo(json.dumps(outcome, ensure_ascii=False, default=str))
+        return
+    if outcome.get("status") == "queued":
+        click.echo(f"queued job {outcome['job']}; `pim job show {outcome['job']}` follows it", err=True)
+        return
+    result = outcome.get("result") or {}
+    for entry in result.get("files", []):
+        click.echo(f"published {entry['name']} ({entry['size']:,} bytes) at {outcome.get('feed', '')}")
+    click.echo(
+        f"{result.get('exported', 0):,} exported, {result.get('skipped', 0):,} skipped"
+        + (f", {result.get('unchanged', 0):,} unchanged, {result.get('deleted', 0):,} deleted" if result.get("delta") else "")
+        + (f"; report {result['report']}" if result.get("report") else ""),
+        err=True,
+    )
+    for reason, count in sorted((result.get("reasons") or {}).items(), key=lambda item: -item[1]):
+        click.echo(f"  {count:>8,}  {reason}", err=True)
+    if result.get("output"):
+        click.echo(f"copied to {result['output']}", err=True)

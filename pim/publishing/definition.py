@@ -9,11 +9,12 @@ turns the mapping into one function per field, built once per run.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 import string
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -42,6 +43,8 @@ TRANSFORMS = {
     "unit",
     "key",
     "limit",
+    "previous_price",
+    "local",
 }
 # group: the root product model's code; parent: the model just above the product (a colour
 # sub-model); parent_or_sku: that model's code, or the SKU of a product without a model
@@ -168,6 +171,8 @@ class ProductView:
     # stored images the record points at, and problems found while resolving (code, field, message)
     images: list[str] = field(default_factory=list)
     problems: list[tuple[str, str, str]] = field(default_factory=list)
+    # recent changes of the attributes some field reads the history of: code -> [(when, olds)], newest first
+    history: dict[str, list[tuple[dt.datetime, dict[str, Any]]]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,6 +440,20 @@ def _check_transforms(where: str, spec: Mapping[str, Any], attribute: AttributeI
                     problems.add(where, f"price {key} must be a number, got {price.get(key)!r}")
             if str(price.get("round", "0.01")) not in ROUNDINGS:
                 problems.add(where, f"price round takes one of {', '.join(ROUNDINGS)}")
+    previous = spec.get("previous_price")
+    if previous is not None:
+        if attribute is None or attribute.type is not AttributeType.PRICE_COLLECTION:
+            problems.add(where, "previous_price applies to price attributes")
+        elif not isinstance(previous, Mapping):
+            problems.add(where, "previous_price takes {days: 30, shown_for: 30}")
+        else:
+            for key, value in previous.items():
+                if key not in ("days", "shown_for"):
+                    problems.add(where, f"Unknown previous_price setting {key!r}; known: days, shown_for", ErrorCode.UNKNOWN)
+                elif isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 366:
+                    problems.add(where, f"previous_price {key} takes a number of days from 1 to 366, got {value!r}")
+    if spec.get("local") is not None and ("images" not in spec or not isinstance(spec.get("local"), bool)):
+        problems.add(where, "local applies to images and takes true or false")
     currency = spec.get("currency")
     if currency is not None and currency not in structure.currencies:
         problems.add(where, f"Currency {currency!r} is not enabled", ErrorCode.UNKNOWN_CURRENCY)
@@ -459,6 +478,10 @@ class CompileContext:
     media_url: str
     renditions: Any = None
     media_root: Any = None
+    # when the run started, and the attributes whose value history fields read, with how many
+    # days back they look (filled while compiling; the resolver loads that history per batch)
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    history_days: dict[str, int] = field(default_factory=dict)
 
 
 def read_raw(values: Mapping[str, Any], attribute: AttributeInfo, locale: str, scopes: Sequence[str]) -> Any:
@@ -529,6 +552,8 @@ def compile_field(spec: Any, ctx: CompileContext) -> FieldFunction:
     if "attribute" in spec:
         attribute = structure.attributes[spec["attribute"]]
         base = _compile_attribute(attribute, spec, ctx, locale, currency)
+        if spec.get("previous_price") is not None:
+            base = _compile_previous_price(base, attribute, spec["previous_price"], ctx)
     elif "template" in spec:
         base = _compile_template(str(spec["template"]), ctx, locale, currency)
     elif "url" in spec:
@@ -550,7 +575,7 @@ def compile_field(spec: Any, ctx: CompileContext) -> FieldFunction:
     elif "category" in spec:
         base = _compile_category(spec["category"], spec.get("key"))
     elif "images" in spec:
-        base = _compile_images(spec["images"], ctx, locale)
+        base = _compile_images(spec["images"], ctx, locale, local=bool(spec.get("local", False)))
     else:
         base = _compile_params(spec["params"], ctx)
     return _compile_transforms(base, spec)
@@ -591,6 +616,54 @@ def _compile_attribute(attribute: AttributeInfo, spec: Mapping[str, Any], ctx: C
                 return value
             return Money(price_rule.apply(value.amount), value.currency)
         return value
+
+    return read
+
+
+def _compile_previous_price(current: FieldFunction, attribute: AttributeInfo, settings: Mapping[str, Any], ctx: CompileContext) -> FieldFunction:
+    """Return the price to show struck through beside a reduced one, by the EU's rule.
+
+    That is the lowest price the product had in the `days` days before its current price took
+    effect, read from its history, and only while the reduction is at most `shown_for` days
+    old and the current price is below it; otherwise nothing (no old price is shown).
+    """
+    days = dt.timedelta(days=int(settings.get("days", 30)))
+    shown_for = dt.timedelta(days=int(settings.get("shown_for", 30)))
+    code = attribute.code
+    ctx.history_days[code] = max(ctx.history_days.get(code, 0), (days + shown_for).days)
+    now = ctx.now
+
+    def read(view: ProductView) -> Money | None:
+        price = current(view)
+        entries = (view.history or {}).get(code)
+        if not isinstance(price, Money) or not entries:
+            return None
+        state = {scope: dict(by_locale) for scope, by_locale in (view.values.get(code) or {}).items()}
+        # walk back through the changes: after undoing entry k, prices[k] held until times[k]
+        times: list[dt.datetime] = []
+        prices: list[Money | None] = []
+        for logged_at, olds in entries:
+            for key, old in olds.items():
+                _attribute, locale, scope = key.split("|")
+                by_locale = state.setdefault(scope or ALL_CHANNELS, {})
+                if old is None:
+                    by_locale.pop(locale or ALL_LOCALES, None)
+                else:
+                    by_locale[locale or ALL_LOCALES] = old
+            before = current(replace(view, values={**view.values, code: state}))
+            times.append(logged_at if logged_at.tzinfo else logged_at.replace(tzinfo=dt.UTC))
+            prices.append(before if isinstance(before, Money) else None)
+        start = next((k for k, before in enumerate(prices) if before is None or before.amount != price.amount), None)
+        if start is None or prices[start] is None or times[start] < now - shown_for:
+            return None
+        window_start = times[start] - days
+        lowest = prices[start].amount  # type: ignore[union-attr]
+        for k in range(start + 1, len(prices)):
+            before = prices[k]
+            if before is None or times[k] <= window_start:
+                break
+            lowest = min(lowest, before.amount)
+        return Money(lowest, price.currency) if lowest > price.amount else None
 
     return read
 
@@ -662,12 +735,18 @@ def _compile_category(output: str, key: str | None) -> FieldFunction:
     return read
 
 
-def _compile_images(codes: Any, ctx: CompileContext, locale: str) -> FieldFunction:
+def _compile_images(codes: Any, ctx: CompileContext, locale: str, *, local: bool = False) -> FieldFunction:
+    """Return the images' addresses, or with `local` their files on disk (for print and PDFs)."""
     attributes = [ctx.structure.attributes[str(code)] for code in (codes if isinstance(codes, list) else [codes])]
     scopes = ctx.scopes
-    media_url = ctx.media_url
     spec = ctx.renditions
     root = ctx.media_root
+    if local and root is not None:
+        media_url = str(root)
+        rendition_base = str(root / "renditions" / spec.key) if spec is not None else ""
+    else:
+        media_url = ctx.media_url
+        rendition_base = f"{media_url}/renditions/{spec.key}" if spec is not None else ""
 
     def read(view: ProductView) -> list[str]:
         urls = []
@@ -680,7 +759,7 @@ def _compile_images(codes: Any, ctx: CompileContext, locale: str) -> FieldFuncti
                 continue
             if spec is not None:
                 view.images.append(key)
-                urls.append(f"{media_url}/renditions/{spec.key}/{spec.file_name(key)}")
+                urls.append(f"{rendition_base}/{spec.file_name(key)}")
             else:
                 urls.append(f"{media_url}/{key}")
         return urls

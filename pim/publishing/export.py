@@ -18,7 +18,7 @@ import os
 import shutil
 import uuid as uuid_module
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -40,6 +40,7 @@ from pim.publishing.models import ExportProfile, ExportRun, PublishedRecord
 from pim.publishing.renditions import ensure_renditions
 from pim.structure.models import Attribute, AttributeOption
 from pim.structure.snapshot import Structure, get_structure
+from pim.versioning.services import value_history
 
 logger = logging.getLogger(__name__)
 
@@ -271,6 +272,7 @@ class Resolver:
                 )
             ):
                 incomplete[product_id] = list(missing or [])
+        history = self._history(rows) if self.context.history_days else None
         families = self.structure.families_by_id
         for row in rows:
             values = row.values
@@ -301,7 +303,34 @@ class Resolver:
                 updated=row.updated_at.isoformat() if row.updated_at else "",
                 categories=views,
             )
+            if history is not None:
+                view.history = self._history_of(history, row)
             yield row, view, incomplete.get(row.id) if row.id in incomplete else None
+
+    def _history(self, rows: list[Any]) -> dict[tuple[str, int], list[tuple[dt.datetime, dict[str, Any]]]]:
+        """Load the recent changes of the attributes whose history a field reads, for a batch."""
+        days = max(self.context.history_days.values())
+        since = self.context.now - dt.timedelta(days=days)
+        attributes = list(self.context.history_days)
+        model_ids = {model.id for row in rows if row.parent_id is not None for model in self.models.chain(row.parent_id)}
+        history: dict[tuple[str, int], list[tuple[dt.datetime, dict[str, Any]]]] = {}
+        for resource_type, ids in (("product", [row.id for row in rows]), ("product_model", model_ids)):
+            for resource_id, entries in value_history(resource_type, ids, attributes, since).items():
+                history[(resource_type, resource_id)] = entries
+        return history
+
+    def _history_of(self, history: dict[tuple[str, int], list[tuple[dt.datetime, dict[str, Any]]]], row: Any) -> dict[str, list[tuple[dt.datetime, dict[str, Any]]]]:
+        """Return one product's changes (its models' included) per attribute, newest first."""
+        entries = list(history.get(("product", row.id), []))
+        if row.parent_id is not None:
+            for model in self.models.chain(row.parent_id):
+                entries.extend(history.get(("product_model", model.id), []))
+        entries.sort(key=lambda entry: entry[0], reverse=True)
+        by_attribute: dict[str, list[tuple[dt.datetime, dict[str, Any]]]] = {}
+        for logged_at, olds in entries:
+            for code in {key.split("|", 1)[0] for key in olds}:
+                by_attribute.setdefault(code, []).append((logged_at, {k: v for k, v in olds.items() if k.startswith(code + "|")}))
+        return by_attribute
 
     def record(self, row: Any, view: ProductView) -> Record:
         """Return the channel-resolved record of one product."""
@@ -489,6 +518,7 @@ def run_export(
     output: str | os.PathLike[str] | None = None,
     job_id: int | None = None,
     reporter: Progress | None = None,
+    skus: Sequence[str] | None = None,
 ) -> ExportResult:
     """Export one profile: write its feed, publish it atomically, keep the last N runs.
 
@@ -496,11 +526,14 @@ def run_export(
     out and listed in the report with the reason. With `is_delta`, only products whose record
     changed since the last successful run are written (formats that allow it), and products
     gone from the selection are written as deletions. `output` also copies the main file there.
+    `skus` narrows the run to those products, for formats printed on demand (shelf labels).
     """
     reporter = reporter or _Quiet()
     profile = get_profile(code)
     structure = get_structure()
     definition, feed_format = load_definition(profile, structure)
+    if skus is not None:
+        check_skus(feed_format, skus)
     if is_delta and not definition.is_delta_allowed:
         raise Invalid.one("delta", f"The {feed_format.code} format publishes whole feeds only; run it without --delta", ErrorCode.INVALID_FORMAT)
     last_success = None
@@ -533,7 +566,7 @@ def run_export(
         resolver = Resolver(profile, definition, feed_format, structure)
         settings = _settings(profile, definition, resolver, started, is_delta)
         changed_since = last_success.started_at if last_success is not None else None
-        items = _items(resolver, definition, feed_format, settings, report, counts, digests, reporter, changed_since)
+        items = _items(resolver, definition, feed_format, settings, report, counts, digests, reporter, changed_since, skus)
         feed_format.rejected = []
         feed_format.write(items, settings, sink)
         sink.close_all()
@@ -588,7 +621,8 @@ def run_export(
             "renditions_made": counts.renditions_made,
             "renditions_cached": counts.renditions_cached,
         }
-        _store_digests(profile.id, digests, is_delta)
+        # a run of a few SKUs leaves the other products' hashes as they were
+        _store_digests(profile.id, digests, is_delta or skus is not None)
     digests.path.unlink(missing_ok=True)
     _prune(profile, definition.keep)
     return ExportResult(
@@ -747,6 +781,7 @@ def _items(
     digests: _Digests,
     reporter: Progress,
     changed_since: dt.datetime | None,
+    skus: Sequence[str] | None = None,
 ) -> Iterator[Record | RecordGroup]:
     """Yield the records the feed takes, reporting every product left out.
 
@@ -763,6 +798,9 @@ def _items(
         changed_models = select(ProductModel.id).where(ProductModel.updated_at >= changed_since)
         sub_models = select(ProductModel.id).where(ProductModel.parent_id.in_(changed_models))
         extra = (Product.updated_at >= changed_since) | Product.parent_id.in_(changed_models) | Product.parent_id.in_(sub_models)
+    if skus is not None:
+        chosen = Product.identifier.in_(list(skus))
+        extra = chosen if extra is None else extra & chosen
     grouped = feed_format.is_grouped
     for rows in _batches(definition, extra, grouped):
         reporter.check_cancelled()
@@ -828,8 +866,20 @@ def _items(
         if group is not None:
             yield group
         reporter.progress(counts.seen)
-    if changed_since is not None:
+    if changed_since is not None and skus is None:
         yield from _deletions(resolver, definition, counts, digests, changed_since)
+
+
+def check_skus(feed_format: FeedFormat, skus: Sequence[str]) -> None:
+    """Refuse a run of chosen SKUs for a format that publishes whole feeds, or SKUs that do not exist."""
+    if not feed_format.prints_on_demand:
+        raise Invalid.one("sku", f"The {feed_format.code} format publishes whole feeds; only formats printed on demand (shelf labels) take a list of SKUs")
+    if not skus:
+        raise Invalid.one("sku", "Name at least one SKU")
+    known = set(db.session.scalars(select(Product.identifier).where(Product.identifier.in_(list(skus)))))
+    unknown = [sku for sku in skus if sku not in known]
+    if unknown:
+        raise Invalid.one("sku", f"No product has the SKU {', '.join(repr(sku) for sku in unknown[:20])}", ErrorCode.UNKNOWN)
 
 
 def _deletions(resolver: Resolver, definition: Definition, counts: _Counts, digests: _Digests, changed_since: dt.datetime) -> Iterator[Record]:
@@ -955,10 +1005,12 @@ def explain(code: str, sku: str) -> dict[str, Any]:
     return {"profile": profile.code, "sku": sku, "in_feed": not reasons, "reasons": reasons, "record": record_data}
 
 
-def check_can_run(code: str, *, is_delta: bool) -> None:
+def check_can_run(code: str, *, is_delta: bool, skus: Sequence[str] | None = None) -> None:
     """Refuse at once what an export would refuse: a broken definition, a delta the format or history does not allow."""
     profile = get_profile(code)
     definition, feed_format = load_definition(profile)
+    if skus is not None:
+        check_skus(feed_format, skus)
     if is_delta and not definition.is_delta_allowed:
         raise Invalid.one("delta", f"The {feed_format.code} format publishes whole feeds only; run it without --delta", ErrorCode.INVALID_FORMAT)
     if is_delta and latest_run(profile) is None:

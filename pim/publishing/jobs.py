@@ -27,6 +27,7 @@ def export_job(ctx: jobs.JobContext) -> None:
         output=params.get("output"),
         job_id=ctx.job_id,
         reporter=ctx,
+        skus=params.get("skus"),
     )
     for name in ("exported", "skipped", "unchanged", "deleted"):
         ctx.count(name, getattr(result, name))
@@ -60,18 +61,23 @@ def run_summary(run: ExportRun) -> dict[str, Any]:
     }
 
 
-def start_export(code: str, *, is_delta: bool = False, output: str | None = None, wait: bool = True, actor: Actor) -> dict[str, Any]:
+def start_export(
+    code: str, *, is_delta: bool = False, output: str | None = None, skus: list[str] | None = None, wait: bool = True, actor: Actor
+) -> dict[str, Any]:
     """Queue an export job for a profile; with `wait`, see it through and return its outcome.
 
     Two runs of one profile never overlap: the second is refused while the first holds the
-    profile's lock. Raises PimError when the export did not succeed.
+    profile's lock. `skus` narrows a run of a format printed on demand (shelf labels) to those
+    products. Raises PimError when the export did not succeed.
     """
     from pim.jobs.cli import run_or_wait
     from pim.publishing.services import feed_address
 
     profile = get_profile(code)
-    check_can_run(profile.code, is_delta=is_delta)
-    params = {"profile": profile.code, "delta": is_delta, "output": str(output) if output else None}
+    check_can_run(profile.code, is_delta=is_delta, skus=skus)
+    params: dict[str, Any] = {"profile": profile.code, "delta": is_delta, "output": str(output) if output else None}
+    if skus is not None:
+        params["skus"] = list(skus)
     job = jobs.enqueue("export", params, actor=actor, lock_key=f"export:{profile.code}")
     if not wait:
         return {"job": job.id, "status": JobStatus.QUEUED.value, "feed": feed_address(profile)}

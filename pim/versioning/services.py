@@ -51,3 +51,26 @@ def product_history(product_id: int, *, resource_type: str = "product") -> list[
         }
         for v in versions
     ]
+
+
+def value_history(resource_type: str, ids: Iterable[int], attributes: Iterable[str], since: dt.datetime) -> dict[int, list[tuple[dt.datetime, dict[str, Any]]]]:
+    """Return, per resource id, the changes to some attributes' values since a time, newest first.
+
+    Each entry is (logged at, {value key "attribute|locale|channel": the value before the change}),
+    which is what walking back from the current values needs (a price's history, say).
+    """
+    ids = list(ids)
+    prefixes = tuple(f"{code}|" for code in attributes)
+    history: dict[int, list[tuple[dt.datetime, dict[str, Any]]]] = {}
+    if not ids or not prefixes:
+        return history
+    rows = db.session.execute(
+        select(Version.resource_id, Version.logged_at, Version.changes)
+        .where(Version.resource_type == resource_type, Version.resource_id.in_(ids), Version.logged_at >= since)
+        .order_by(Version.resource_id, Version.version.desc(), Version.id.desc())
+    )
+    for resource_id, logged_at, changes in rows:
+        olds = {key: change.get("old") for key, change in (changes or {}).items() if key.startswith(prefixes)}
+        if olds:
+            history.setdefault(resource_id, []).append((logged_at, olds))
+    return history
