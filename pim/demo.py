@@ -37,6 +37,8 @@ CHANNELS = {
 # Price of one euro in each currency, and each channel's own pricing on top of the base price.
 RATES = {"EUR": 1.0, "USD": 1.08, "RUB": 98.0}
 CHANNEL_MARKUP = {"ecommerce": 0.95, "marketplace": 1.0, "print": 1.0, "pos": 1.05}
+# VAT rates in percent, as Russian tills charge them: the standard rate and the reduced food rate
+VAT_STANDARD, VAT_FOOD = "20", "10"
 
 BRANDS = ["nordlys", "aurora", "kestrel", "volga", "berglund", "sierra", "mistral", "taiga"]
 BRAND_LABELS = {
@@ -315,6 +317,15 @@ def _install_attributes() -> None:
     )
     create("is_organic", type=AttributeType.BOOLEAN, group="technical", labels={"en_US": "Organic", "de_DE": "Bio", "ru_RU": "Органический"})
     create(
+        "vat_rate",
+        type=AttributeType.NUMBER,
+        group="technical",
+        is_decimals_allowed=True,
+        is_negative_allowed=False,
+        number_max="100",
+        labels={"en_US": "VAT rate (%)", "de_DE": "MwSt.-Satz (%)", "ru_RU": "Ставка НДС (%)"},
+    )
+    create(
         "image",
         type=AttributeType.IMAGE,
         group="media",
@@ -355,6 +366,7 @@ def _install_families() -> None:
         "package_length",
         "package_width",
         "package_height",
+        "vat_rate",
     ]
     requirements = {
         "ecommerce": ["name", "description", "price", "image", "brand"],
@@ -548,6 +560,7 @@ class DemoGenerator:
                     "name": _localized(names, missing),
                     "description": _descriptions(names, material, rng, missing),
                     "brand": _one(brand),
+                    "vat_rate": _one(VAT_STANDARD),
                     "gender": _one(gender),
                     "release_date": _one(f"20{rng.randint(18, 26)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"),
                     "features": _one(rng.sample(["waterproof", "vegan", "recycled", "lightweight"], rng.randint(0, 2))),
@@ -597,6 +610,7 @@ class DemoGenerator:
             "name": _localized(names, missing),
             "description": _descriptions(names, material, rng, missing),
             "brand": _one(brand),
+            "vat_rate": _one(VAT_STANDARD),
             "color": _one(color),
             "material": _localized(material),
             "gender": _one(rng.choice(["men", "women", "unisex"])),
@@ -639,6 +653,7 @@ class DemoGenerator:
             "name": _localized(names, missing),
             "description": _descriptions(names, ("aluminium", "Aluminium", "алюминий"), rng, missing),
             "brand": _one(brand),
+            "vat_rate": _one(VAT_STANDARD),
             "color": _one(color),
             "ean": _one(self._ean()),
             "weight": _one({"amount": f"{rng.uniform(0.15, 18):.2f}", "unit": "KILOGRAM"}),
@@ -680,6 +695,7 @@ class DemoGenerator:
             "name": _localized(names, missing),
             "description": _descriptions(names, ("natural", "natürlich", "натуральный"), rng, missing),
             "brand": _one(brand),
+            "vat_rate": _one(VAT_FOOD),
             "ean": _one(self._ean()),
             "is_organic": _one(rng.random() < 0.3),
             "keywords": _keywords(names, category),
