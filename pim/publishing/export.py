@@ -572,6 +572,7 @@ def run_export(
         sink.close_all()
         for sku, problem in feed_format.rejected:
             report.skip(Skip(sku, problem.code, problem.field, problem.message))
+            digests.rejected.add(sku)
             counts.exported -= 1
         report.close()
     except BaseException as exc:
@@ -739,6 +740,8 @@ class _Digests:
         self.path = path
         self.handle = open(path, "wb")  # noqa: SIM115 - closed in rows()
         self.removed: list[int] = []
+        # SKUs the format refused while writing: not published, so no hash is kept for them
+        self.rejected: set[str] = set()
 
     def add(self, product_id: int, digest: bytes, sku: str) -> None:
         self.handle.write(orjson.dumps([product_id, digest.hex(), sku]) + b"\n")
@@ -752,6 +755,9 @@ class _Digests:
         with open(self.path, "rb") as reader:
             for line in reader:
                 product_id, digest, sku = orjson.loads(line)
+                if sku in self.rejected:
+                    self.removed.append(product_id)
+                    continue
                 batch.append({"profile_id": profile_id, "product_id": product_id, "digest": bytes.fromhex(digest), "sku": sku})
                 if len(batch) >= 5000:
                     yield batch
@@ -910,15 +916,16 @@ def _store_digests(profile_id: int, digests: _Digests, is_delta: bool) -> None:
     table = PublishedRecord.__table__
     if not is_delta:
         session.execute(delete(PublishedRecord).where(PublishedRecord.profile_id == profile_id))
-    for start in range(0, len(digests.removed), BATCH):
-        chunk = digests.removed[start : start + BATCH]
-        session.execute(delete(PublishedRecord).where(PublishedRecord.profile_id == profile_id, PublishedRecord.product_id.in_(chunk)))
     for rows in digests.rows(profile_id):
         if is_delta:
             session.execute(
                 delete(PublishedRecord).where(PublishedRecord.profile_id == profile_id, PublishedRecord.product_id.in_([r["product_id"] for r in rows]))
             )
         db.bulk_insert(table, rows)
+    # removals last: reading the spooled hashes adds the products the format refused while writing
+    for start in range(0, len(digests.removed), BATCH):
+        chunk = digests.removed[start : start + BATCH]
+        session.execute(delete(PublishedRecord).where(PublishedRecord.profile_id == profile_id, PublishedRecord.product_id.in_(chunk)))
 
 
 def _prune(profile: ExportProfile, keep: int) -> None:
