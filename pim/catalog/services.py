@@ -1278,12 +1278,14 @@ def recompute_completeness(
     model_ids: Sequence[int] | None = None,
     product_ids: Sequence[int] | None = None,
     batch_size: int = 2000,
+    on_batch: Callable[[int], None] | None = None,
 ) -> int:
     """Recompute completeness, inherited categories and search text of the products affected.
 
     Products are read by keyset pages, so the work is proportional to the products concerned
     (a family's, a model's variants), never the whole catalogue unless a channel changed.
-    Returns how many products were recomputed.
+    Each page is its own transaction (inside a caller's transaction, a savepoint), and
+    `on_batch` hears how many products are done after each. Returns how many were recomputed.
     """
     session = db.session
     structure = get_structure()
@@ -1300,8 +1302,8 @@ def recompute_completeness(
     channel_filter = set(channel_ids) if channel_ids is not None else None
     last_id = 0
     total = 0
-    with db.transaction():
-        while True:
+    while True:
+        with db.transaction():
             rows = session.execute(
                 select(Product.id, Product.identifier, Product.family_id, Product.parent_id, Product.values, Product.categories)
                 .where(condition, Product.id > last_id)
@@ -1354,6 +1356,8 @@ def recompute_completeness(
 
                 index_products(search_rows)
             total += len(rows)
+        if on_batch is not None:
+            on_batch(total)
     return total
 
 

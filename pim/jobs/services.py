@@ -152,7 +152,7 @@ def job_type(name: str) -> Callable[[Handler], Handler]:
 
 
 # The application's own job types; JOB_MODULES adds more.
-BUILTIN_JOB_MODULES = ("pim.publishing.jobs",)
+BUILTIN_JOB_MODULES = ("pim.publishing.jobs", "pim.catalog.jobs")
 
 
 def job_modules(config: Any) -> list[str]:

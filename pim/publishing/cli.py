@@ -45,6 +45,7 @@ def register_commands(main: click.Group) -> None:
 
         profile = install_preset(preset, code=code, channel=channel, fallback=fallback, actor=Actor.from_os_user())
         channel_code = profile.definition["channel"]
+        wait_for_completeness(channel_code)
         if as_json:
             click.echo(json.dumps({"code": profile.code, "channel": channel_code, "format": profile.format, "feed": feed_address(profile)}))
         else:
@@ -219,3 +220,12 @@ def _echo_outcome(outcome: dict[str, Any], as_json: bool) -> None:
         click.echo(f"  {count:>8,}  {reason}", err=True)
     if result.get("output"):
         click.echo(f"copied to {result['output']}", err=True)
+
+
+def wait_for_completeness(channel: str) -> None:
+    """See through the completeness jobs a change of a channel queued, showing their progress."""
+    from pim.catalog.jobs import pending_for_channel
+    from pim.jobs.cli import run_or_wait
+
+    for job in pending_for_channel(channel):
+        run_or_wait(job)

@@ -31,6 +31,7 @@ from sqlalchemy import delete, select
 from exporters import get_format
 from exporters.base import FeedFormat, FeedSettings, Measure, Money, Param, Problem, Record, RecordGroup
 from pim import db
+from pim.catalog.jobs import settle_completeness
 from pim.catalog.media import media_root
 from pim.catalog.models import Category, Completeness, Product, ProductCategory, ProductModel
 from pim.catalog.queries import ProductQuery, select_products
@@ -534,6 +535,10 @@ def run_export(
     definition, feed_format = load_definition(profile, structure)
     if skus is not None:
         check_skus(feed_format, skus)
+    if definition.require_complete and settle_completeness(definition.channel, reporter):
+        # the structure may have changed while the numbers were being recomputed
+        structure = get_structure()
+        definition, feed_format = load_definition(profile, structure)
     if is_delta and not definition.is_delta_allowed:
         raise Invalid.one("delta", f"The {feed_format.code} format publishes whole feeds only; run it without --delta", ErrorCode.INVALID_FORMAT)
     last_success = None
@@ -969,6 +974,8 @@ def published_file(token: str, name: str) -> tuple[Path, dict[str, Any]]:
 def explain(code: str, sku: str) -> dict[str, Any]:
     """Tell whether a product is in a profile's feed, and if not exactly why, with the record it would get."""
     profile = get_profile(code)
+    if settle_completeness(profile.definition["channel"]):
+        db.session.expire_all()
     structure = get_structure()
     definition, feed_format = load_definition(profile, structure)
     row = db.session.execute(

@@ -532,8 +532,9 @@ def update_family(
     attribute_as_image: str | None = None,
     requirements: Mapping[str, Sequence[str]] | None = None,
 ) -> Family:
-    """Change a family; when its attributes or requirements change, recompute its products' completeness."""
-    from pim.catalog.services import recompute_completeness
+    """Change a family; when its attributes or requirements change, its products' completeness is
+    recomputed by a `completeness` job (queued with the change)."""
+    from pim.catalog.jobs import schedule_completeness
 
     with db.transaction() as session:
         family = get_family(code)
@@ -562,7 +563,7 @@ def update_family(
         bump_revision()
         requirements_changed = {k: sorted(v) for k, v in new_requirements.items() if v} != {k: sorted(v) for k, v in current_requirements.items() if v}
         if requirements_changed or removed:
-            recompute_completeness(family_ids=[family.id])
+            schedule_completeness(families=[family.code])
     return family
 
 
@@ -754,10 +755,10 @@ def create_channel(
 
     `requirements_from` copies every family's required attributes of an existing channel (a
     regional copy of a channel requires what the original requires). A new channel has no
-    values of its own, so its products' completeness is computed from its fallback's values
-    (or is empty) right away.
+    values of its own, so its products' completeness comes from its fallback's values (or is
+    empty): a `completeness` job, queued with the channel, computes it.
     """
-    from pim.catalog.services import recompute_completeness
+    from pim.catalog.jobs import schedule_completeness
 
     check_code(code)
     with db.transaction() as session:
@@ -783,7 +784,7 @@ def create_channel(
             session.flush()
         bump_revision()
         if _has_products():
-            recompute_completeness(channel_ids=[channel.id])
+            schedule_completeness(channels=[channel.code])
     return channel
 
 
@@ -802,10 +803,11 @@ def update_channel(
     """Change a channel; a change of locales, currencies or fallback recomputes completeness for it.
 
     `fallback=None` removes the fallback; leaving it out keeps it. Channels that fall back to
-    this one are recomputed too, since they read through it.
+    this one are recomputed too, since they read through it. The recomputation is a
+    `completeness` job queued with the change, for those channels only.
     """
+    from pim.catalog.jobs import schedule_completeness
     from pim.catalog.models import Category
-    from pim.catalog.services import recompute_completeness
 
     with db.transaction() as session:
         channel = get_channel(code)
@@ -833,7 +835,8 @@ def update_channel(
             or channel.fallback_id != old_fallback
         )
         if changed_scope:
-            recompute_completeness(channel_ids=channels_reading(channel.id))
+            reading = set(channels_reading(channel.id))
+            schedule_completeness(channels=list(session.scalars(select(Channel.code).where(Channel.id.in_(reading)))))
     return channel
 
 

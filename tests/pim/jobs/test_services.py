@@ -64,6 +64,7 @@ def test_enqueue_rejects_parameters_that_are_not_json(jobs_app, actor):
 def test_job_modules_come_from_a_comma_separated_environment_value():
     assert services.job_modules({"JOB_MODULES": "pim.publishing.jobs, tests.pim.jobs.sample_jobs,"}) == [
         "pim.publishing.jobs",
+        "pim.catalog.jobs",
         "tests.pim.jobs.sample_jobs",
     ]
 

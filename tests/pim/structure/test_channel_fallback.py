@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pim.catalog.jobs import pending_for_channel, settle_completeness
 from pim.catalog.serialize import completeness_of
 from pim.catalog.services import create_product, get_product, update_product
 from pim.errors import Conflict, Invalid
@@ -61,6 +62,7 @@ def test_product_is_complete_through_the_fallback_values(austria):
 
 def test_removing_the_fallback_makes_products_incomplete_again(austria):
     update_channel("ecommerce_at", fallback=None)
+    settle_completeness("ecommerce_at")
 
     state = completeness("HP300", "ecommerce_at", "de_DE")
     assert get_structure().channels["ecommerce_at"].scopes == ("ecommerce_at",)
@@ -70,10 +72,37 @@ def test_removing_the_fallback_makes_products_incomplete_again(austria):
 
 def test_setting_a_fallback_later_completes_products(austria):
     update_channel("ecommerce_at", fallback=None)
+    settle_completeness("ecommerce_at")
 
     update_channel("ecommerce_at", fallback="ecommerce")
+    settle_completeness("ecommerce_at")
 
     assert completeness("HP300", "ecommerce_at", "de_DE")["missing"] == []
+
+
+def test_a_change_of_fallback_queues_a_recomputation_of_that_channel_only(austria):
+    settle_completeness("ecommerce_at")
+
+    update_channel("ecommerce_at", fallback=None)
+
+    # the change is committed at once; the numbers follow when the job has run
+    assert completeness("HP300", "ecommerce_at", "de_DE")["missing"] == []
+    [job] = pending_for_channel("ecommerce_at")
+    assert (job.type, job.params) == ("completeness", {"channels": ["ecommerce_at"]})
+    assert pending_for_channel("ecommerce") == []
+    assert settle_completeness("ecommerce_at") == 1
+    assert sorted(completeness("HP300", "ecommerce_at", "de_DE")["missing"]) == ["description", "price"]
+    assert pending_for_channel("ecommerce_at") == []
+
+
+def test_a_change_of_fallback_recomputes_the_channels_reading_through_it(austria):
+    create_channel("ecommerce_vienna", locales=["de_DE"], currencies=["EUR"], category_tree="master", fallback="ecommerce_at")
+    settle_completeness("ecommerce_vienna")
+
+    update_channel("ecommerce_at", fallback=None)
+
+    [job] = pending_for_channel("ecommerce_vienna")
+    assert job.params == {"channels": ["ecommerce_at", "ecommerce_vienna"]}
 
 
 def test_leaving_fallback_out_of_an_update_keeps_it(austria):
@@ -84,6 +113,7 @@ def test_leaving_fallback_out_of_an_update_keeps_it(austria):
 
 def test_own_value_counts_when_the_fallback_has_none(austria, actor):
     update_channel("ecommerce_at", fallback=None)
+    settle_completeness("ecommerce_at")
 
     update_product(
         "HP300",

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from pim import db
 from pim.catalog.categories import create_category, delete_category, get_category, move_category
+from pim.catalog.jobs import settle_completeness
 from pim.catalog.queries import ProductQuery, list_products
 from pim.catalog.serialize import completeness_of
 from pim.catalog.services import create_product, get_product, update_product
@@ -557,6 +558,7 @@ def test_update_family_requirements_recomputes_completeness_of_its_products(acto
     assert "material" not in completeness_by_pair("BOOT_1")[("print", "de_DE")]["missing"]
 
     update_family("shoes", requirements={"print": ["name", "description", "image", "price", "material"]})
+    settle_completeness("print")
 
     after = completeness_by_pair("BOOT_1")
     assert "material" in after[("print", "de_DE")]["missing"]
@@ -568,6 +570,7 @@ def test_update_family_requirements_leaves_other_families_products_as_they_were(
     before = completeness_by_pair("HP_300")
 
     update_family("shoes", requirements={"print": ["name", "description", "image", "price", "material"]})
+    settle_completeness("print")
 
     assert completeness_by_pair("HP_300") == before
 
@@ -577,6 +580,7 @@ def test_update_channel_adding_a_locale_adds_its_incomplete_pairs(actor):
     assert ("pos", "en_US") not in completeness_by_pair("BOOT_1")
 
     update_channel("pos", locales=["ru_RU", "en_US"])
+    settle_completeness("pos")
 
     pos_en = completeness_by_pair("BOOT_1")[("pos", "en_US")]
     assert pos_en["data"] < 100 and pos_en["missing"] == ["price"]
