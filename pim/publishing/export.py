@@ -543,9 +543,7 @@ def run_export(
         raise Invalid.one("delta", f"The {feed_format.code} format publishes whole feeds only; run it without --delta", ErrorCode.INVALID_FORMAT)
     last_success = None
     if is_delta:
-        last_success = db.session.scalar(
-            select(ExportRun).where(ExportRun.profile_id == profile.id, ExportRun.status == "succeeded").order_by(ExportRun.id.desc()).limit(1)
-        )
+        last_success = _last_whole_run(profile)
         if last_success is None:
             raise Invalid.one("delta", f"Profile {code!r} has never been published; run a full export first", ErrorCode.INVALID_FORMAT)
     folder = profile_folder(profile.code)
@@ -627,6 +625,9 @@ def run_export(
             "renditions_made": counts.renditions_made,
             "renditions_cached": counts.renditions_cached,
         }
+        if skus is not None:
+            # a run of chosen products: the next delta still starts from the last whole run
+            run.counts["chosen"] = len(skus)
         # a run of a few SKUs leaves the other products' hashes as they were
         _store_digests(profile.id, digests, is_delta or skus is not None)
     digests.path.unlink(missing_ok=True)
@@ -948,6 +949,16 @@ def _prune(profile: ExportProfile, keep: int) -> None:
             if run.folder:
                 shutil.rmtree(folder / run.folder, ignore_errors=True)
             run.status = "pruned"
+
+
+def _last_whole_run(profile: ExportProfile) -> ExportRun | None:
+    """Return the last successful run of all the profile's products (full or delta), which a delta continues."""
+    runs = db.session.scalars(
+        select(ExportRun)
+        .where(ExportRun.profile_id == profile.id, ExportRun.status.in_(("succeeded", "pruned")), ExportRun.finished_at.is_not(None))
+        .order_by(ExportRun.id.desc())
+    )
+    return next((run for run in runs if "chosen" not in (run.counts or {})), None)
 
 
 def latest_run(profile: ExportProfile) -> ExportRun | None:

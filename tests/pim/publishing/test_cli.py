@@ -372,3 +372,30 @@ def test_export_no_wait_leaves_a_queued_job_that_cancel_ends(instance, new_user)
 
     assert cancelled.stderr == f"Job {job} cancelled.\n"
     assert json.loads(ok(pim(instance, "job", "show", job, "--json")).stdout)["status"] == "cancelled"
+
+
+def test_labels_print_every_label_first_then_only_the_changed_ones(instance):
+    ok(pim(instance, "channel", "install", "shelf_labels"))
+    first = ok(pim(instance, "labels", "shelf_labels", "--changed-since-last"))
+    assert "printed no labels yet" in first.stderr
+    assert re.search(r"published shelf_labels\.pdf", first.stdout)
+    printed = int(re.search(r"([\d,]+) exported", first.stderr).group(1).replace(",", ""))
+    assert printed > 1
+
+    again = json.loads(ok(pim(instance, "labels", "shelf_labels", "--changed-since-last", "--json")).stdout)
+
+    assert (again["result"]["exported"], again["result"]["delta"]) == (0, True)
+
+
+def test_labels_of_named_skus_and_refusals(instance, new_user):
+    ok(pim(instance, "channel", "install", "shelf_labels", "--code", "labels_by_sku"))
+    skus = [
+        line
+        for line in ok(pim(instance, "product", "list", "--filter", '{"family": [{"operator": "IN", "value": ["grocery"]}]}')).stdout.split()
+        if line.startswith("GR")
+    ][:2]
+    chosen = json.loads(ok(pim(instance, "labels", "labels_by_sku", "--sku", skus[0], "--sku", skus[1], "--json")).stdout)
+    assert chosen["result"]["exported"] + chosen["result"]["skipped"] == 2
+
+    assert "not labels" in assert_one_line_failure(pim(instance, "labels", "yandex_market"))
+    assert "NOPE-1" in assert_one_line_failure(pim(instance, "labels", "labels_by_sku", "--sku", "NOPE-1"))
