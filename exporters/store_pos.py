@@ -30,8 +30,8 @@ dashes and special spaces their ASCII forms. CSV cells are otherwise exact (a ma
 a profile for people (`for_people: true`) gets cells a spreadsheet would run as formulas
 prefixed with an apostrophe.
 
-A weighed item without an EAN gets an in-store EAN-13: the prefix, the article as a 5-digit
-item code, five zeros the scale fills with price or weight, and the check digit.
+A weighed item without an EAN gets an in-store EAN-13: the prefix, its `plu` (the scale's item
+code; the article when there is none) as a 5-digit item code, five zeros the scale fills with price or weight, and the check digit.
 
 Deletions: a delta file always has an `action` column (the first one, unless the profile
 places it), "D" for an item that left the assortment and "U" for one added or changed. A
@@ -72,7 +72,7 @@ from exporters.translit import encoding_name, make_encodable
 UNITS = ("piece", "kg", "l", "m")
 WEIGHED_UNITS = frozenset(("kg", "l"))
 FIELD_NAMES = ("article", "ean", "description", "price", "vat_rate", "unit", "weighed", "department")
-COLUMN_NAMES = ("action", *FIELD_NAMES)
+COLUMN_NAMES = ("action", *FIELD_NAMES, "plu")
 # Widths of the default fixed-width record; the description's is the `description_length` option.
 _DEFAULT_WIDTHS = {"action": 1, "article": 13, "ean": 13, "price": 10, "vat_rate": 5, "unit": 5, "weighed": 1, "department": 10}
 _RIGHT_ALIGNED = frozenset(("price", "vat_rate"))
@@ -274,12 +274,18 @@ def in_store_ean(prefix: str, item_code: str) -> str:
     return body + str(gtin_check_digit(body))
 
 
-def _item_code_problem(article: Any) -> Problem | None:
-    text = str(article)
+def _item_code(record: Record) -> tuple[str, str]:
+    """Return the field and text that make a weighed item's in-store code: its PLU, else its article."""
+    name = "plu" if record.get("plu") is not None else "article"
+    return name, str(record.get(name, ""))
+
+
+def _item_code_problem(record: Record) -> Problem | None:
+    name, text = _item_code(record)
     if not (text.isdigit() and text.isascii() and len(text) <= 5):
         return Problem(
-            "article",
-            f"article {text[:40]!r} of a weighed item without EAN must be at most 5 digits: it becomes the item code of the in-store EAN",
+            name,
+            f"{name} {text[:40]!r} of a weighed item without EAN must be at most 5 digits: it becomes the item code of the in-store EAN",
             "invalid",
         )
     return None
@@ -322,7 +328,7 @@ def _cell(record: Record, column: Column, options: TillOptions) -> str:
         return cut_at_word(till_text(value or "", options), limit)
     if name == "ean":
         if value is None and record.get("weighed") is True:
-            return in_store_ean(options.weighed_prefix, str(record.get("article", "")))
+            return in_store_ean(options.weighed_prefix, _item_code(record)[1])
         return "" if value is None else str(value).strip()
     if name == "price":
         return _price_text(value, options) if isinstance(value, Money) else ""
@@ -368,6 +374,7 @@ class StorePosFeed(FeedFormat):
         FieldRule("unit", choices=frozenset(UNITS), description="Unit of sale: piece (when empty), kg, l or m."),
         FieldRule("weighed", kind="boolean", description="Sold by weight at the till's scale; needs unit kg or l."),
         FieldRule("department", description="The till's department or category code."),
+        FieldRule("plu", description="The scale's item code (up to 5 digits) of a weighed item: its in-store EAN is made from it (else from the article)."),
     )
 
     def __init__(self) -> None:
@@ -449,7 +456,7 @@ class StorePosFeed(FeedFormat):
     def _cells(self, record: Record, options: TillOptions) -> list[str] | None:
         """Return the record's cells, or None after noting a value the till cannot take (never cut silently)."""
         if not record.is_deleted and record.get("weighed") is True and record.get("ean") is None:
-            problem = _item_code_problem(record.get("article", ""))
+            problem = _item_code_problem(record)
             if problem is not None:
                 self.rejected.append((record.key, problem))
                 return None
@@ -498,8 +505,8 @@ def _weighed_problems(record: Record) -> list[Problem]:
     unit = record.get("unit", "piece")
     if unit not in WEIGHED_UNITS:
         problems.append(Problem("unit", f"a weighed item is sold by kg or l, not by {unit}", "invalid"))
-    if record.get("ean") is None and record.get("article") is not None:
-        problem = _item_code_problem(record.get("article"))
+    if record.get("ean") is None and (record.get("article") is not None or record.get("plu") is not None):
+        problem = _item_code_problem(record)
         if problem is not None:
             problems.append(problem)
     return problems

@@ -9,6 +9,7 @@ Everything is written through the catalogue services, like any other entry point
 from __future__ import annotations
 
 import io
+import math
 import random
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -95,6 +96,21 @@ GROCERIES = [
     ("Olive Oil", "Olivenöl", "Оливковое масло", "pantry", "volume"),
     ("Coffee Beans", "Kaffeebohnen", "Кофе в зёрнах", "pantry", "weight"),
 ]
+# short till texts of the groceries (a till prints about 30 characters)
+TILL_NAMES = {
+    "Alpine Milk": "Молоко альп.",
+    "Greek Yoghurt": "Йогурт греч.",
+    "Rye Bread": "Хлеб ржаной",
+    "Apple Juice": "Сок яблочный",
+    "Mineral Water": "Вода минер.",
+    "Buckwheat": "Гречка",
+    "Olive Oil": "Масло олив.",
+    "Coffee Beans": "Кофе зерно",
+}
+# groceries that stores also sell loose, weighed at the till (in-store EAN-13 codes, a price per kg)
+LOOSE = {"Buckwheat", "Coffee Beans"}
+SALES_UNITS = {"piece": ("Piece", "Stück", "шт"), "kg": ("Kilogram", "Kilogramm", "кг"), "l": ("Litre", "Liter", "л"), "m": ("Metre", "Meter", "м")}
+
 MATERIALS = [
     ("leather", "Leder", "кожа"),
     ("cotton", "Baumwolle", "хлопок"),
@@ -317,6 +333,28 @@ def _install_attributes() -> None:
     )
     create("is_organic", type=AttributeType.BOOLEAN, group="technical", labels={"en_US": "Organic", "de_DE": "Bio", "ru_RU": "Органический"})
     create(
+        "sales_unit",
+        type=AttributeType.SIMPLE_SELECT,
+        group="technical",
+        labels={"en_US": "Unit of sale", "de_DE": "Verkaufseinheit", "ru_RU": "Единица продажи"},
+    )
+    create("sold_by_weight", type=AttributeType.BOOLEAN, group="technical", labels={"en_US": "Sold by weight", "de_DE": "Lose Ware", "ru_RU": "Весовой товар"})
+    create(
+        "plu",
+        type=AttributeType.TEXT,
+        group="technical",
+        max_characters=5,
+        validation_regexp="^[0-9]{1,5}$",
+        labels={"en_US": "Scale item code (PLU)", "de_DE": "Waagen-PLU", "ru_RU": "Код весов (PLU)"},
+    )
+    create(
+        "till_name",
+        type=AttributeType.TEXT,
+        group="marketing",
+        max_characters=30,
+        labels={"en_US": "Till text", "de_DE": "Kassentext", "ru_RU": "Название для кассы"},
+    )
+    create(
         "vat_rate",
         type=AttributeType.NUMBER,
         group="technical",
@@ -347,6 +385,7 @@ def _install_attributes() -> None:
     )
     structure.create_attribute_options("country_of_origin", [{"code": c, "labels": {"en_US": c.upper()}} for c in ORIGINS])
     structure.create_attribute_options("gender", [{"code": g, "labels": {"en_US": g.capitalize()}} for g in ("men", "women", "unisex", "kids")])
+    structure.create_attribute_options("sales_unit", [{"code": c, "labels": {"en_US": v[0], "de_DE": v[1], "ru_RU": v[2]}} for c, v in SALES_UNITS.items()])
     structure.create_attribute_options("features", [{"code": f, "labels": {"en_US": f.replace("_", " ").capitalize()}} for f in FEATURES])
 
 
@@ -401,10 +440,11 @@ def _install_families() -> None:
     structure.create_family(
         "grocery",
         labels={"en_US": "Grocery", "de_DE": "Lebensmittel", "ru_RU": "Продукты"},
-        attributes=[*common, "net_content", "net_volume", "is_organic", "weight"],
+        attributes=[*common, "net_content", "net_volume", "is_organic", "weight", "sales_unit", "sold_by_weight", "plu", "till_name"],
         attribute_as_label="name",
         attribute_as_image="image",
-        requirements={**requirements, "pos": [*requirements["pos"]]},
+        # goods weighed at the till have no EAN of their own: the till file gives them in-store codes
+        requirements={**requirements, "pos": ["name", "price", "vat_rate"]},
     )
     structure.create_family_variant(
         "shoes_color_size",
@@ -707,6 +747,19 @@ class DemoGenerator:
         }
         if "image" not in missing and self.images:
             values["image"] = _one(self.images[rng.choice(["white", "green", "brown", "beige"])])
+        till_suffix = suffix.replace("g", "г").replace("l", "л")
+        values["till_name"] = _one(f"{TILL_NAMES[name]} {BRAND_LABELS[brand]} {till_suffix}"[:30])
+        values["sales_unit"] = _one("piece")
+        values["sold_by_weight"] = _one(False)
+        if name in LOOSE and self.serial % 2 == 0:
+            # sold loose: weighed at the till, priced per kg, an in-store code made from the PLU
+            loose = (f"{BRAND_LABELS[brand]} {name}, loose", f"{BRAND_LABELS[brand]} {name_de}, lose", f"{name_ru} на вес {BRAND_LABELS[brand]}")
+            values["name"] = _localized(loose, missing)
+            values["till_name"] = _one(f"{TILL_NAMES[name]} вес. {BRAND_LABELS[brand]}"[:30])
+            values["sales_unit"] = _one("kg")
+            values["sold_by_weight"] = _one(True)
+            values["plu"] = _one(f"{self.serial % 100000:05d}")
+            del values["ean"], values["net_content"]
         return ProductInput(identifier=f"GR{self.serial + 1:08d}", family="grocery", categories=[category], values=values)
 
 
@@ -730,6 +783,7 @@ def load_demo(*, products: int = 10000, seed: int = 42, batch_size: int = 1000, 
             yield batch
 
     report = UpsertReport()
+    reductions: list[ProductInput] = []
     for batch in batches():
         models, generator.models = generator.models, []
         fresh = [m for m in models if m.code not in existing]
@@ -738,6 +792,7 @@ def load_demo(*, products: int = 10000, seed: int = 42, batch_size: int = 1000, 
                 if result.status == "rejected":
                     raise Invalid(result.errors)
             existing.update(m.code for m in fresh)
+        reductions.extend(reduced for reduced in map(_campaign_price, batch) if reduced is not None)
         part = upsert_products(batch, actor=actor, batch_size=batch_size)
         report.created += part.created
         report.updated += part.updated
@@ -746,4 +801,27 @@ def load_demo(*, products: int = 10000, seed: int = 42, batch_size: int = 1000, 
         done += len(batch)
         if on_progress is not None:
             on_progress(done)
+    # a price campaign through the write path, so the products' history holds a real reduction
+    for start in range(0, len(reductions), batch_size):
+        upsert_products(reductions[start : start + batch_size], actor=actor, batch_size=batch_size)
     return report
+
+
+def _campaign_price(item: ProductInput) -> ProductInput | None:
+    """Return a 20% reduction of the prices of a Black Friday product or of every seventh grocery, or None."""
+    categories = item.categories if isinstance(item.categories, list) else []
+    on_sale = "black_friday" in categories or (item.family == "grocery" and int(item.identifier[2:]) % 7 == 0)
+    if not on_sale or "price" not in item.values:
+        return None
+    reduced = []
+    for value in item.values["price"]:
+        amounts = []
+        for price in value["data"]:
+            amount = float(price["amount"]) * 0.8
+            if price["currency"] == "RUB":
+                amount = float(round(amount, -1))
+            else:
+                amount = round(amount) - 0.01 if amount >= 10 else math.floor(amount * 10) / 10 - 0.01
+            amounts.append({"amount": f"{max(amount, 0.49):.2f}", "currency": price["currency"]})
+        reduced.append({**value, "data": amounts})
+    return ProductInput(identifier=item.identifier, values={"price": reduced})

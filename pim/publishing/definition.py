@@ -45,6 +45,7 @@ TRANSFORMS = {
     "limit",
     "previous_price",
     "local",
+    "otherwise",
 }
 # group: the root product model's code; parent: the model just above the product (a colour
 # sub-model); parent_or_sku: that model's code, or the SKU of a product without a model
@@ -388,6 +389,8 @@ def _check_field(where: str, spec: Any, structure: Structure, problems: _Problem
                 problems.add(f"{where}[{index}]", "A param needs a name or an id", ErrorCode.REQUIRED)
             _check_field(f"{where}[{index}]", {k: v for k, v in item.items() if k not in ("name", "id", "unit")}, structure, problems, locale)
     _check_transforms(where, spec, attribute, structure, problems)
+    if "otherwise" in spec:
+        _check_field(f"{where}.otherwise", spec["otherwise"], structure, problems, locale)
 
 
 def _check_transforms(where: str, spec: Mapping[str, Any], attribute: AttributeInfo | None, structure: Structure, problems: _Problems) -> None:
@@ -578,7 +581,16 @@ def compile_field(spec: Any, ctx: CompileContext) -> FieldFunction:
         base = _compile_images(spec["images"], ctx, locale, local=bool(spec.get("local", False)))
     else:
         base = _compile_params(spec["params"], ctx)
-    return _compile_transforms(base, spec)
+    compiled = _compile_transforms(base, spec)
+    if "otherwise" not in spec:
+        return compiled
+    fallback = compile_field(spec["otherwise"], ctx)
+
+    def first_filled(view: ProductView) -> Any:
+        value = compiled(view)
+        return fallback(view) if value is None or value == "" or value == [] else value
+
+    return first_filled
 
 
 def _compile_attribute(attribute: AttributeInfo, spec: Mapping[str, Any], ctx: CompileContext, locale: str, currency: str) -> FieldFunction:

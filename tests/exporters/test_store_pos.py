@@ -185,7 +185,7 @@ def test_store_pos_is_registered_as_a_till_file_with_delta() -> None:
     feed = get_format("store_pos")
     assert isinstance(feed, StorePosFeed)
     assert (feed.supports_delta, feed.is_grouped, feed.accepts_any_field) == (True, False, False)
-    assert [rule.name for rule in feed.fields] == ["article", "ean", "description", "price", "vat_rate", "unit", "weighed", "department"]
+    assert [rule.name for rule in feed.fields] == ["article", "ean", "description", "price", "vat_rate", "unit", "weighed", "department", "plu"]
 
 
 @pytest.mark.parametrize("options", [{}, {"layout": "fixed"}, {"layout": "fixed", "encoding": "cp866", "transliterate": True}])
@@ -307,6 +307,16 @@ def test_weighed_prefix_option_sets_the_in_store_prefix(tmp_path: Path) -> None:
     output = render(till_records()[2:3], tmp_path, till_settings(weighed_prefix=25, header=False, columns=[{"field": "ean"}]))
     assert output == b"2500417000009\r\n"
     assert gtin_check_digit("250041700000") == 9
+
+
+def test_weighed_item_with_a_scale_code_gets_its_in_store_ean_from_it(tmp_path: Path) -> None:
+    record = till_records()[2]
+    record.fields.update(article="GR-BUCKWHEAT-1", plu="1094")
+    assert StorePosFeed().check(record, till_settings()) == []
+    output = render([record], tmp_path, till_settings(header=False, columns=[{"field": "article"}, {"field": "ean"}]))
+    assert output == f"GR-BUCKWHEAT-1;{in_store_ean('22', '01094')}\r\n".encode()
+    record.fields["plu"] = "123456"
+    assert [(p.field, p.code) for p in StorePosFeed().check(record, till_settings())] == [("plu", "invalid")]
 
 
 @pytest.mark.parametrize("prefix", ["30", "19", "02", "2", "220", "2a", True])

@@ -181,16 +181,18 @@ def catalogue(actor, trail_runner_variants):
 
 @pytest.fixture
 def groceries_at_three_completeness_levels(demo_catalog, actor):
-    """Groceries for the stores channel (pos, ru_RU needs sku, name, price in RUB, EAN): 100 %, 75 %, 50 %."""
+    """Groceries for the stores channel (pos, ru_RU needs sku, name, price in RUB, VAT rate): 100 %, 75 %, 50 %."""
     create(
         [
             ProductInput(
                 "MILK-ALPINE-1L",
                 family="grocery",
-                values={"name": names(ru_RU="Альпийское молоко, 1 л"), "ean": one(ean13(1)), "price": prices("pos", RUB="89.00")},
+                values={"name": names(ru_RU="Альпийское молоко, 1 л"), "ean": one(ean13(1)), "vat_rate": one("10"), "price": prices("pos", RUB="89.00")},
             ),
-            ProductInput("COFFEE-BEANS-250", family="grocery", values={"name": names(ru_RU="Кофе в зёрнах, 250 г"), "ean": one(ean13(2))}),
-            ProductInput("BREAD-RYE-500", family="grocery", values={"name": names(en_US="Rye Bread, 500 g"), "ean": one(ean13(3))}),
+            ProductInput(
+                "COFFEE-BEANS-250", family="grocery", values={"name": names(ru_RU="Кофе в зёрнах, 250 г"), "ean": one(ean13(2)), "vat_rate": one("10")}
+            ),
+            ProductInput("BREAD-RYE-500", family="grocery", values={"name": names(en_US="Rye Bread, 500 g"), "ean": one(ean13(3)), "vat_rate": one("10")}),
             ProductInput("GIFT-CARD-50", values={"name": names(ru_RU="Подарочная карта")}),
         ],
         actor,

@@ -16,7 +16,7 @@ from pim.errors import Invalid
 from pim.jobs.schedule import find_schedule
 from pim.publishing.definition import CompileContext, ProductView, compile_field, read_definition
 from pim.publishing.export import explain
-from pim.publishing.services import apply_definition, install_preset, list_presets, show_definition
+from pim.publishing.services import apply_definition, install_preset, list_presets, load_preset, show_definition
 from pim.structure.snapshot import ALL_LOCALES
 from tests.pim.publishing.conftest import headphones_values, picture_key, save_products
 
@@ -250,7 +250,7 @@ def test_every_preset_installs_and_round_trips(demo_catalog, actor, preset):
     text = show_definition(profile.code)
     _profile, is_new = apply_definition(yaml.safe_load(text), actor=actor)
 
-    assert profile.format == preset
+    assert profile.format == load_preset(preset)["format"]
     assert not is_new
     assert show_definition(profile.code) == text
 

@@ -91,8 +91,8 @@ def first_sku_in(code: str) -> str:
 # --- every preset ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("preset", list_presets())
-def test_run_export_publishes_every_preset(feeds, actor, preset):
+@pytest.mark.parametrize("preset", sorted(MAIN_FILES))
+def test_run_export_publishes_every_online_preset(feeds, actor, preset):
     install_preset(preset, actor=actor)
 
     result = run_export(preset)
@@ -106,6 +106,11 @@ def test_run_export_publishes_every_preset(feeds, actor, preset):
     assert sorted(p.name for p in result.folder.iterdir()) == sorted([*MAIN_FILES[preset], "report.csv"])
     assert len(read_report(result.report_path)) == result.skipped
     assert result.folder.parent == feeds / preset
+
+
+def test_every_preset_is_published_by_a_test():
+    # the print and store presets are published in test_stores_and_print.py
+    assert set(list_presets()) == {*MAIN_FILES, "print_catalogue", "print_datamerge", "store_pos", "shelf_labels"}
 
 
 def test_yandex_feed_matches_the_yml_schema(actor):

@@ -52,7 +52,18 @@ def with_price_rule(code: str, rule: dict[str, Any], actor: Any) -> None:
 
 
 def test_presets_are_listed_by_name():
-    assert list_presets() == ["google_merchant", "meta", "ozon", "webshop", "wildberries", "yandex_market"]
+    assert list_presets() == [
+        "google_merchant",
+        "meta",
+        "ozon",
+        "print_catalogue",
+        "print_datamerge",
+        "shelf_labels",
+        "store_pos",
+        "webshop",
+        "wildberries",
+        "yandex_market",
+    ]
 
 
 def test_install_preset_publishes_from_the_preset_channel(actor):
