@@ -23,11 +23,22 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from exporters.base import gtin_check_digit
+from exporters.base import Money, Problem, Record, gtin_check_digit
 
 # --- page sizes ----------------------------------------------------------------------------
 
 PAGE_SIZES: dict[str, tuple[float, float]] = {"A4": A4, "LETTER": letter}
+
+
+def price_problems(record: Record) -> list[Problem]:
+    """Return what stops a printed price: nothing to pay, or an old price in another currency."""
+    problems = []
+    price, old = record.get("price"), record.get("old_price")
+    if isinstance(price, Money) and price.amount <= 0:
+        problems.append(Problem("price", f"price must be more than zero to be printed, got {price}", "invalid"))
+    if isinstance(price, Money) and isinstance(old, Money) and old.currency != price.currency:
+        problems.append(Problem("old_price", f"old_price is in {old.currency} but price is in {price.currency}", "invalid"))
+    return problems
 
 
 def page_size(name: str) -> tuple[float, float]:

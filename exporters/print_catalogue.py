@@ -27,7 +27,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from exporters.base import FeedFormat, FeedSettings, FieldRule, Money, Param, Problem, Record, RecordGroup, Sink, register
 from exporters.localize import babel_locale, format_money, format_quantity
-from exporters.pdf import Fonts, draw_struck, fit_lines, fit_text, language, load_fonts, page_size, printable, text_width, wrap_text
+from exporters.pdf import Fonts, draw_struck, fit_lines, fit_text, language, load_fonts, page_size, price_problems, printable, text_width, wrap_text
 
 logger = logging.getLogger(__name__)
 
@@ -454,9 +454,7 @@ class PrintCatalogue(FeedFormat):
     def check(self, record: Record, settings: FeedSettings | None = None) -> list[Problem]:
         """Return every rule the record breaks; with settings, its category must be in the feed's tree."""
         problems = super().check(record)
-        price, old = record.get("price"), record.get("old_price")
-        if isinstance(price, Money) and isinstance(old, Money) and old.currency != price.currency:
-            problems.append(Problem("old_price", f"old_price is in {old.currency} but price is in {price.currency}", "invalid"))
+        problems.extend(price_problems(record))
         category = record.get("category")
         if settings is not None and category is not None and str(category).strip() not in self._tree(settings):
             problems.append(Problem("category", f"category {category} is not in the channel's category tree", "unknown_category"))

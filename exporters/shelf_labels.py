@@ -42,6 +42,7 @@ from exporters.pdf import (
     language,
     load_fonts,
     page_size,
+    price_problems,
     printable,
     text_width,
 )
@@ -139,12 +140,20 @@ def unit_price_choice(options: Mapping[str, Any]) -> dict[str, str]:
     chosen = options.get("unit_price") or {}
     if not isinstance(chosen, Mapping):
         raise ValueError(f"Label option unit_price must be a mapping like {{weight: kg, volume: l}}, got {chosen!r}")
+    unknown = set(chosen) - {"weight", "volume", "required"}
+    if unknown:
+        raise ValueError(f"Label option unit_price takes weight, volume and required, not {', '.join(sorted(map(str, unknown)))}")
     weight, volume = str(chosen.get("weight", "kg")), str(chosen.get("volume", "l"))
     if weight not in ("kg", "100g"):
         raise ValueError(f"Label option unit_price.weight must be kg or 100g, got {weight!r}")
     if volume not in ("l", "100ml"):
         raise ValueError(f"Label option unit_price.volume must be l or 100ml, got {volume!r}")
     return {"weight": weight, "volume": volume}
+
+
+def _is_unit_price_required(options: Mapping[str, Any]) -> bool:
+    chosen = options.get("unit_price")
+    return isinstance(chosen, Mapping) and chosen.get("required") is True
 
 
 def unit_price(record: Record, choice: Mapping[str, str]) -> tuple[Money, str] | None:
@@ -342,12 +351,14 @@ class ShelfLabels(FeedFormat):
     def check(self, record: Record, settings: FeedSettings | None = None) -> list[Problem]:
         """Return every rule the record breaks; with settings, also whether the label holds its barcode."""
         problems = super().check(record)
-        price, old = record.get("price"), record.get("old_price")
-        if isinstance(price, Money) and isinstance(old, Money) and old.currency != price.currency:
-            problems.append(Problem("old_price", f"old_price is in {old.currency} but price is in {price.currency}", "invalid"))
+        problems.extend(price_problems(record))
         quantity = _net_quantity(record)
         if isinstance(quantity, Problem) and all(problem.field != quantity.field for problem in problems):
             problems.append(quantity)
+        if quantity is None and settings is not None and _is_unit_price_required(settings.options or {}) and str(record.get("unit", "piece")) == "piece":
+            problems.append(
+                Problem("net_weight", "the label must show a unit price, and the product has no net weight, volume, length or area", "unit_price_missing")
+            )
         ean = _ean_problems(record)
         problems.extend(ean)
         if settings is not None and record.get("ean") is not None and not ean:

@@ -450,3 +450,10 @@ def test_records_are_not_kept_while_the_catalogue_is_laid_out(tmp_path: Path, im
     assert alive_at_250[0] <= 2
     assert len(texts) == 2 + 50
     assert "Кеды модель 299" in texts[-1]
+
+
+def test_a_product_with_nothing_to_pay_is_not_printed(images: dict[str, str]) -> None:
+    free = sneakers(images, 1)[0]
+    free.fields["price"] = rub("0.00")
+
+    assert [(p.field, p.code) for p in PrintCatalogue().check(free, settings())] == [("price", "invalid")]

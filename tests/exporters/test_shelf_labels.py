@@ -225,6 +225,7 @@ def test_per_100_g_option_prints_on_the_label(tmp_path: Path) -> None:
         ({"old_price": eur("349")}, "old_price", "invalid"),
         ({"unit": "pack"}, "unit", "not_allowed"),
         ({"price": None}, "price", "required"),
+        ({"price": rub("0")}, "price", "invalid"),
         ({"name": ""}, "name", "required"),
     ],
 )
@@ -320,3 +321,14 @@ def test_labels_are_drawn_as_they_stream_in(tmp_path: Path) -> None:
     path = write(generate(), tmp_path)
     assert len(seen) == 300
     assert len(pypdf.PdfReader(path).pages) == math.ceil(300 / 21)
+
+
+def test_a_required_unit_price_skips_packed_goods_without_net_content() -> None:
+    coffee, _milk, cheese, *_ = grocery()
+    del coffee.fields["net_weight"]
+    required = settings(unit_price={"weight": "kg", "volume": "l", "required": True})
+
+    assert [(p.field, p.code) for p in ShelfLabels().check(coffee, required)] == [("net_weight", "unit_price_missing")]
+    # goods sold loose are priced per kg already, and without the option nothing is required
+    assert ShelfLabels().check(cheese, required) == []
+    assert ShelfLabels().check(coffee, settings()) == []
