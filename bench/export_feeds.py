@@ -7,8 +7,10 @@ Works on a catalogue loaded by bench/load_catalog.py. Each profile is installed 
 memory: products per second end to end (read, resolve, gate, check, write, publish), CPU
 seconds, and the raw baseline measured in the same process: a keyset scan of the same product
 rows (values decoded) written with lxml `xmlfile` (one element per product, for XML feeds) or
-orjson (JSON Lines). A second export of the same profile shows that no image rendition is made
-again. `--delta 1000` then changes that many products and times a delta export of the web shop.
+orjson (JSON Lines). A big export resolves part of its batches in a helper process on a second
+core; its CPU seconds and peak memory are printed apart (`--no-helper` exports in one process).
+A second export of the same profile shows that no image rendition is made again. `--delta 1000`
+then changes that many products and times a delta export of the web shop.
 """
 
 from __future__ import annotations
@@ -32,10 +34,16 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def app_for(url: str):  # type: ignore[no-untyped-def]
+def helper_figures() -> dict[str, float]:
+    """Return the CPU seconds and peak resident memory (MB) of the helper processes this process has waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"helper_cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2), "helper_peak_rss_mb": round(usage.ru_maxrss / 1024)}
+
+
+def app_for(url: str, use_helper: bool = True):  # type: ignore[no-untyped-def]
     from pim.app import create_app
 
-    return create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(OUT / "instance"), "FEEDS_PATH": str(OUT / "feeds")})
+    return create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(OUT / "instance"), "FEEDS_PATH": str(OUT / "feeds"), "EXPORT_HELPER": use_helper})
 
 
 def raw_baseline(kind: str, target: Path) -> dict[str, float]:
@@ -80,13 +88,13 @@ def raw_baseline(kind: str, target: Path) -> dict[str, float]:
     return {"raw_rows": rows, "raw_seconds": round(elapsed, 2), "raw_per_s": round(rows / elapsed), "raw_cpu_seconds": round(time.process_time() - cpu, 2)}
 
 
-def one(url: str, profile: str, with_raw: bool) -> dict[str, object]:
+def one(url: str, profile: str, with_raw: bool, use_helper: bool) -> dict[str, object]:
     """Export one profile in this process and measure it (called in a child process)."""
     from pim.actor import Actor
     from pim.publishing.export import run_export
     from pim.publishing.services import install_preset, list_profiles
 
-    app = app_for(url)
+    app = app_for(url, use_helper)
     with app.app_context():
         if profile not in {p.code for p in list_profiles()}:
             install_preset(profile, actor=Actor("bench"))
@@ -103,6 +111,7 @@ def one(url: str, profile: str, with_raw: bool) -> dict[str, object]:
             "per_s": round(products / elapsed),
             "cpu_seconds": round(time.process_time() - cpu, 2),
             "peak_rss_mb": round(peak_rss_mb()),
+            **helper_figures(),
         }
         from pim import db
         from pim.publishing.models import ExportRun
@@ -132,7 +141,8 @@ def delta(url: str, changed: int) -> dict[str, object]:
         identifiers = list(db.session.scalars(select(Product.identifier).where(Product.parent_id.is_(None)).order_by(Product.id.desc()).limit(changed)))
         stamp = str(time.time())
         items = [
-            ProductInput(identifier, values={"name": [{"locale": "en_US", "scope": None, "data": f"Changed {identifier} {stamp}"}]}) for identifier in identifiers
+            ProductInput(identifier, values={"name": [{"locale": "en_US", "scope": None, "data": f"Changed {identifier} {stamp}"}]})
+            for identifier in identifiers
         ]
         upsert_products(items, actor=Actor("bench"))
         started = time.perf_counter()
@@ -148,11 +158,12 @@ def main() -> None:
     parser.add_argument("--delta", type=int, default=0, help="Change this many products and time a delta export of the web shop.")
     parser.add_argument("--twice", action="store_true", help="Export each profile twice (the second makes no rendition).")
     parser.add_argument("--skip-raw", action="store_true")
+    parser.add_argument("--no-helper", action="store_true", help="Export in one process (no helper process resolving on a second core).")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--delta-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one(args.database_url, args.one, not args.skip_raw)))
+        print(json.dumps(one(args.database_url, args.one, not args.skip_raw, not args.no_helper)))
         return
     if args.delta_only:
         print(json.dumps(delta(args.database_url, args.delta)))
@@ -160,7 +171,7 @@ def main() -> None:
     base = [sys.executable, __file__, "--database-url", args.database_url]
     for profile in args.profiles.split(","):
         for attempt in range(2 if args.twice else 1):
-            command = [*base, "--one", profile] + (["--skip-raw"] if args.skip_raw or attempt else [])
+            command = [*base, "--one", profile] + (["--skip-raw"] if args.skip_raw or attempt else []) + (["--no-helper"] if args.no_helper else [])
             done = subprocess.run(command, capture_output=True, text=True, env=os.environ)
             if done.returncode != 0:
                 sys.exit(f"export of {profile} failed:\n{done.stderr}")

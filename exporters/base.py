@@ -8,6 +8,7 @@ pass to the format's `write`, which streams them into files opened on a `Sink`.
 
 from __future__ import annotations
 
+import functools
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
@@ -114,7 +115,8 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 def xml_text(value: Any) -> str:
     """Return a value as text that XML 1.0 can hold: forbidden characters removed."""
     text = value if isinstance(value, str) else str(value)
-    return _XML_FORBIDDEN.sub("", text)
+    # Printable text holds none of the forbidden characters; testing that is much cheaper than the pattern.
+    return text if text.isprintable() else _XML_FORBIDDEN.sub("", text)
 
 
 # Control characters other than tab, LF and CR, lone surrogates (which UTF-8 cannot hold) and U+FFFE/U+FFFF.
@@ -246,35 +248,71 @@ def _is_empty(value: Any) -> bool:
     return value is None or value == "" or value == []
 
 
+ScalarCheck = Callable[[Any], "Problem | None"]
+
+
+def _scalar_check(rule: FieldRule, limit: int | None) -> ScalarCheck | None:
+    """Return the check of one value against a rule, or None when the rule lets every value through."""
+    if rule.kind == "any" or (rule.kind not in ("money", "gtin", "integer", "decimal", "boolean", "measure", "url") and rule.choices is None and limit is None):
+        return None
+    return functools.partial(_check_scalar, rule, limit=limit)
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledRule:
+    """A rule with what checking it needs worked out once per run instead of once per value."""
+
+    name: str
+    required: bool
+    takes_list: bool
+    max_items: int | None
+    check: ScalarCheck | None
+    check_item: ScalarCheck | None
+
+
+def _compile_rule(rule: FieldRule) -> _CompiledRule:
+    item_rule = rule if rule.kind != "list" else FieldRule(rule.name, choices=rule.choices)
+    return _CompiledRule(
+        rule.name,
+        rule.required,
+        rule.kind == "list" or rule.max_items is not None,
+        rule.max_items,
+        _scalar_check(rule, rule.max_length),
+        _scalar_check(item_rule, rule.item_max_length),
+    )
+
+
 def compile_rules(rules: Iterable[FieldRule]) -> Callable[[Record], list[Problem]]:
     """Return a function that checks a record against the rules; compiled once per run."""
-    checks = tuple(rules)
+    checks = tuple(_compile_rule(rule) for rule in rules)
 
     def check(record: Record) -> list[Problem]:
         problems: list[Problem] = []
         fields = record.fields
         for rule in checks:
             value = fields.get(rule.name)
-            if _is_empty(value):
+            if value is None or value == "" or value == []:
                 if rule.required:
                     problems.append(Problem(rule.name, f"{rule.name} is required by the channel and is empty", "required"))
                 continue
             if isinstance(value, list | tuple):
-                if rule.kind != "list" and rule.max_items is None:
+                if not rule.takes_list:
                     problems.append(Problem(rule.name, f"{rule.name} takes one value, got {len(value)}", "invalid"))
                     continue
                 if rule.max_items is not None and len(value) > rule.max_items:
                     problems.append(Problem(rule.name, f"{rule.name} has {len(value)} values; the channel takes at most {rule.max_items}", "too_many"))
-                item_rule = rule if rule.kind != "list" else FieldRule(rule.name, choices=rule.choices)
-                for item in value:
-                    problem = _check_scalar(item_rule, item, rule.item_max_length)
-                    if problem is not None:
-                        problems.append(problem)
-                        break
+                check_item = rule.check_item
+                if check_item is not None:
+                    for item in value:
+                        problem = check_item(item)
+                        if problem is not None:
+                            problems.append(problem)
+                            break
                 continue
-            problem = _check_scalar(rule, value, rule.max_length)
-            if problem is not None:
-                problems.append(problem)
+            if rule.check is not None:
+                problem = rule.check(value)
+                if problem is not None:
+                    problems.append(problem)
         return problems
 
     return check

@@ -11,8 +11,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from lxml import etree
-
 from exporters.base import (
     FeedFormat,
     FeedSettings,
@@ -247,34 +245,46 @@ class GoogleMerchantFeed(FeedFormat):
         return problems
 
     def write(self, items: Iterator[Record | RecordGroup], settings: FeedSettings, sink: Sink) -> None:
-        """Stream the records as one RSS 2.0 file, one `<item>` each."""
+        """Stream the records as one RSS 2.0 file, one `<item>` each.
+
+        The items are written as text built here, escaped as lxml escapes element text (every
+        text has been through `xml_text`, so no character needs lxml's own handling), a batch of
+        items per write.
+        """
         out = sink.open(self.file_name(settings))
         out.write(b'<?xml version="1.0" encoding="UTF-8"?>\n')
-        with etree.xmlfile(out, encoding="utf-8") as xf, xf.element("rss", {"version": "2.0"}, nsmap={"g": G}):
-            xf.write("\n ")
-            with xf.element("channel"):
-                for tag, text in (("title", settings.title), ("link", settings.link), ("description", settings.description)):
-                    xf.write("\n  ")
-                    with xf.element(tag):
-                        xf.write(xml_text(text))
-                for record in items:
-                    # Only records come to a format that is not grouped; a full feed leaves a
-                    # deleted product out by not listing it.
-                    if not isinstance(record, Record) or record.is_deleted:
-                        continue
-                    xf.write("\n  ")
-                    with xf.element("item"):
-                        for tag, text in _item_elements(record):
-                            xf.write("\n   ")
-                            with xf.element(tag):
-                                xf.write(text)
-                        xf.write("\n  ")
-                xf.write("\n ")
-            xf.write("\n")
-        out.write(b"\n")
+        header = [f'<rss xmlns:g="{G}" version="2.0">\n <channel>']
+        for tag, text in (("title", settings.title), ("link", settings.link), ("description", settings.description)):
+            header.append(f"\n  <{tag}>{_escaped(xml_text(text))}</{tag}>")
+        out.write("".join(header).encode())
+        chunk: list[str] = []
+        for record in items:
+            # Only records come to a format that is not grouped; a full feed leaves a
+            # deleted product out by not listing it.
+            if not isinstance(record, Record) or record.is_deleted:
+                continue
+            chunk.append("\n  <item>")
+            for tag, text in _item_elements(record):
+                name = _PREFIXED[tag]
+                chunk.append(f"\n   <{name}>{_escaped(text)}</{name}>")
+            chunk.append("\n  </item>")
+            if len(chunk) >= 4096:
+                out.write("".join(chunk).encode())
+                chunk = []
+        chunk.append("\n </channel>\n</rss>\n")
+        out.write("".join(chunk).encode())
 
 
 _TAGS = tuple((rule.name, f"{{{G}}}{rule.name}") for rule in GoogleMerchantFeed.fields)
+# the qualified tags as the feed writes them, with the prefix its root declares
+_PREFIXED = {tag: f"g:{name}" for name, tag in _TAGS}
+
+
+def _escaped(text: str) -> str:
+    """Escape text as lxml writes an element's text: &, <, > and carriage returns."""
+    if "&" in text or "<" in text or ">" in text or "\r" in text:
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    return text
 
 
 def _item_elements(record: Record) -> Iterator[tuple[str, str]]:

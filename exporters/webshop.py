@@ -102,8 +102,14 @@ def _money_text(money: Money) -> str:
     return format_amount(money.amount, _CURRENCY_PLACES.get(money.currency.upper(), 2))
 
 
+# the types most fields hold, told writable without walking the checks below
+_WRITABLE_TYPES = frozenset({str, bool, int, float, Decimal, Money, Measure, Param, date, time, datetime, type(None)})
+
+
 def _is_writable(value: Any) -> bool:
     """Tell whether the feed knows how to write a value of this type."""
+    if type(value) in _WRITABLE_TYPES:
+        return True
     if isinstance(value, list | tuple):
         return all(_is_writable(item) for item in value)
     if isinstance(value, dict):

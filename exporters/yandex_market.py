@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import html
+import io
 import logging
 import os
 import re
@@ -70,6 +71,24 @@ _DIMENSIONS = re.compile(r"[0-9]+(\.[0-9]+)?/[0-9]+(\.[0-9]+)?/[0-9]+(\.[0-9]+)?
 _CATALOG_DATE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 _CENT = Decimal("0.01")
+_PLAIN_ID = re.compile(r"[A-Za-z0-9.,/\\()\[\]=_-]+")
+
+
+class _Filled:
+    """A record's filled fields, read many times while one offer is checked or written.
+
+    `get` is the dictionary's own, so each read costs a lookup, not a method call; the values are
+    those `Record.get` returns (empty ones left out).
+    """
+
+    __slots__ = ("fields", "get", "group", "group_number", "key")
+
+    def __init__(self, record: Record) -> None:
+        self.fields = {name: value for name, value in record.fields.items() if value is not None and value != "" and value != []}
+        self.get = self.fields.get
+        self.key = record.key
+        self.group = record.group
+        self.group_number = record.group_number
 
 
 class YmlSettingsError(ValueError):
@@ -78,7 +97,11 @@ class YmlSettingsError(ValueError):
 
 def _text(value: Any) -> str:
     """Return a value as text XML 1.0 can hold, without control characters."""
-    text = xml_text(value)
+    text = value if isinstance(value, str) else str(value)
+    if text.isprintable():
+        # printable text holds no control character, surrogate or non-character: nothing to remove
+        return text.strip()
+    text = xml_text(text)
     # xml_text already removed every control character but DEL, which XML allows and Yandex does not.
     return (text.replace("\x7f", "") if "\x7f" in text else text).strip()
 
@@ -111,6 +134,9 @@ def _offer_id_problem(offer_id: str) -> Problem | None:
         return Problem("id", "id is required by the channel and is empty", "required")
     if len(offer_id) > MAX_OFFER_ID:
         return Problem("id", f"id is {len(offer_id)} characters long; the channel takes at most {MAX_OFFER_ID}", "too_long")
+    if _PLAIN_ID.fullmatch(offer_id):
+        # ASCII letters, digits and the allowed punctuation: the usual SKU, no need to look up each character
+        return None
     for char in offer_id:
         category = unicodedata.category(char)
         if not (category.startswith("L") or category == "Nd" or char in _ID_PUNCTUATION):
@@ -273,13 +299,14 @@ class YandexMarketFeed(FeedFormat):
     def check(self, record: Record, settings: FeedSettings | None = None) -> list[Problem]:
         """Return every rule of Yandex the record breaks; with settings also its currency and category."""
         problems = super().check(record)
+        filled: Any = _Filled(record)
         # A field the plain rules already refused gets no second, overlapping complaint.
         refused = {problem.field for problem in problems}
-        problems.extend(problem for problem in self._record_problems(record) if problem.field not in refused)
+        problems.extend(problem for problem in self._record_problems(filled) if problem.field not in refused)
         if settings is not None:
             refused = {problem.field for problem in problems}
             category_ids = self._category_ids(settings)
-            problems.extend(problem for problem in self._settings_problems(record, settings.currency, category_ids) if problem.field not in refused)
+            problems.extend(problem for problem in self._settings_problems(filled, settings.currency, category_ids) if problem.field not in refused)
         return problems
 
     def _category_ids(self, settings: FeedSettings) -> frozenset[str]:
@@ -389,31 +416,34 @@ class YandexMarketFeed(FeedFormat):
     # --- writing -------------------------------------------------------------------------
 
     def write(self, items: Iterator[Record | RecordGroup], settings: FeedSettings, sink: Sink) -> None:
-        """Stream the catalogue: the shop header, then one offer per record."""
+        """Stream the catalogue: the shop header, then one offer per record.
+
+        The offers are written as text built here (escaped as lxml escapes), a batch of them per
+        write; an offer holding characters only lxml knows how to treat is serialized by lxml.
+        """
         shop = _shop_from_settings(settings)
         category_ids = shop.category_ids
         out = sink.open(self.file_name(settings))
         out.write(_DECLARATION)
-        with etree.xmlfile(out, encoding="UTF-8") as xf:
-            with xf.element("yml_catalog", date=shop.date):
-                xf.write("\n" + _INDENT)
-                with xf.element("shop"):
-                    self._write_header(xf, shop)
-                    xf.write("\n" + _INDENT * 2)
-                    with xf.element("offers"):
-                        for record in self._records(items):
-                            problems = list(self._settings_problems(record, shop.currency, category_ids))
-                            if problems:
-                                # The pipeline checks records with the settings first; this guard
-                                # keeps one stray record from making Yandex refuse the whole feed.
-                                logger.warning("Offer %s left out of the YML feed: %s", _offer_id(record), "; ".join(p.message for p in problems))
-                                continue
-                            xf.write("\n" + _INDENT * 3)
-                            self._write_offer(xf, record, shop.currency)
-                        xf.write("\n" + _INDENT * 2)
-                    xf.write("\n" + _INDENT)
-                xf.write("\n")
-        out.write(b"\n")
+        out.write(f'<yml_catalog date="{_attribute_text(shop.date)}">\n{_INDENT}<shop>'.encode())
+        out.write(_header_xml(shop).encode())
+        out.write(f"\n{_INDENT * 2}<offers>".encode())
+        chunk: list[str] = []
+        for record in self._records(items):
+            filled: Any = _Filled(record)
+            problems = list(self._settings_problems(filled, shop.currency, category_ids))
+            if problems:
+                # The pipeline checks records with the settings first; this guard
+                # keeps one stray record from making Yandex refuse the whole feed.
+                logger.warning("Offer %s left out of the YML feed: %s", _offer_id(filled), "; ".join(p.message for p in problems))
+                continue
+            chunk.append(_OFFER_START)
+            chunk.append(self._offer_xml(filled, shop.currency))
+            if len(chunk) >= 512:
+                out.write("".join(chunk).encode())
+                chunk = []
+        chunk.append(f"\n{_INDENT * 2}</offers>\n{_INDENT}</shop>\n</yml_catalog>\n")
+        out.write("".join(chunk).encode())
         out.flush()
 
     @staticmethod
@@ -423,6 +453,31 @@ class YandexMarketFeed(FeedFormat):
                 yield from item.variants
             else:
                 yield item
+
+    def _offer_xml(self, record: Any, declared: str) -> str:
+        """Return one offer element as text, exactly as lxml writes it."""
+        offer_id = _offer_id(record)
+        offer_type = record.get("type")
+        group_id = _group_id(record)
+        available = record.get("available")
+        weight = record.get("weight")
+        age = record.get("age")
+        # texts not cleaned by _text: lxml refuses some characters and escapes others in its own way
+        raw = (offer_id, offer_type, group_id, weight, age)
+        if not all(value is None or isinstance(value, bool | int | Decimal) or (isinstance(value, str) and value.isprintable()) for value in raw):
+            return _lxml_offer(self, record, declared)
+        parts = [f'<offer id="{_attribute_text(offer_id)}"']
+        if offer_type is not None:
+            parts.append(f' type="{_attribute_text(str(offer_type))}"')
+        if group_id is not None:
+            parts.append(f' group_id="{_attribute_text(str(group_id))}"')
+        if isinstance(available, bool):
+            parts.append(f' available="{_boolean(available)}"')
+        parts.append(">")
+        _offer_children(parts, record, declared, weight, age)
+        # the children always hold currencyId, so the offer ends on the last child's line break
+        parts.append(_OFFER_BREAK + "</offer>")
+        return "".join(parts)
 
     @staticmethod
     def _write_header(xf: Any, shop: _Shop) -> None:
@@ -532,6 +587,105 @@ class YandexMarketFeed(FeedFormat):
 
 def _boolean(value: bool) -> str:
     return "true" if value else "false"
+
+
+def _offer_children(parts: list[str], record: Any, declared: str, weight: Any, age: Any) -> None:
+    """Add the offer's children as text, as `_offer_elements` lists them (same order, same texts)."""
+    add = parts.append
+    get = record.get
+    for tag in ("name", "typePrefix", "model", "url"):
+        value = get(tag)
+        if value is not None and (text := _text(value)):
+            add(f"{_CHILD_BREAK}<{tag}>{_element_text(text)}</{tag}>")
+    price = get("price")
+    if isinstance(price, Money):
+        add(f"{_CHILD_BREAK}<price>{_element_text(_price_text(price.amount))}</price>")
+    oldprice = get("oldprice")
+    if isinstance(oldprice, Money):
+        add(f"{_CHILD_BREAK}<oldprice>{_element_text(_price_text(oldprice.amount))}</oldprice>")
+    add(f"{_CHILD_BREAK}<currencyId>{_element_text(declared)}</currencyId>")
+    for tag in ("categoryId", "vendor", "vendorCode"):
+        value = get(tag)
+        if value is not None and (text := _text(value)):
+            add(f"{_CHILD_BREAK}<{tag}>{_element_text(text)}</{tag}>")
+    for picture in _as_list(get("picture"))[:MAX_PICTURES]:
+        add(f"{_CHILD_BREAK}<picture>{_element_text(_text(picture))}</picture>")
+    value = get("description")
+    if value is not None and (text := _text(value)):
+        if _TAG.search(text):
+            content = "".join(f"<![CDATA[{chunk}]]>" for chunk in _cdata_chunks(text))
+        else:
+            content = _element_text(text)
+        add(f"{_CHILD_BREAK}<description>{content}</description>")
+    value = get("sales_notes")
+    if value is not None and (text := _text(value)):
+        add(f"{_CHILD_BREAK}<sales_notes>{_element_text(text)}</sales_notes>")
+    warranty = get("manufacturer_warranty")
+    if isinstance(warranty, bool):
+        add(f"{_CHILD_BREAK}<manufacturer_warranty>{_boolean(warranty)}</manufacturer_warranty>")
+    value = get("country_of_origin")
+    if value is not None and (text := _text(value)):
+        add(f"{_CHILD_BREAK}<country_of_origin>{_element_text(text)}</country_of_origin>")
+    for param in _as_list(get("param")):
+        if isinstance(param, Param):
+            unit = param.unit if param.unit else (param.value.unit if isinstance(param.value, Measure) else None)
+            unit_attribute = f' unit="{_attribute_text(_text(unit))}"' if unit else ""
+            add(f'{_CHILD_BREAK}<param name="{_attribute_text(_text(param.name))}"{unit_attribute}>{_element_text(_param_value(param.value))}</param>')
+    for barcode in _as_list(get("barcode")):
+        add(f"{_CHILD_BREAK}<barcode>{_element_text(_text(barcode))}</barcode>")
+    for tag in ("store", "pickup", "delivery"):
+        value = get(tag)
+        if isinstance(value, bool):
+            add(f"{_CHILD_BREAK}<{tag}>{_boolean(value)}</{tag}>")
+    if weight is not None:
+        add(f"{_CHILD_BREAK}<weight>{_element_text(format_number(weight))}</weight>")
+    value = get("dimensions")
+    if value is not None and (text := _text(value)):
+        add(f"{_CHILD_BREAK}<dimensions>{_element_text(text)}</dimensions>")
+    if age is not None:
+        add(f'{_CHILD_BREAK}<age unit="year">{_element_text(str(age))}</age>')
+
+
+_OFFER_START = "\n" + _INDENT * 3
+
+
+def _element_text(text: str) -> str:
+    """Escape text as lxml writes an element's text: &, <, > and carriage returns."""
+    if "&" in text or "<" in text or ">" in text or "\r" in text:
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    return text
+
+
+def _attribute_text(text: str) -> str:
+    """Escape text as lxml writes an attribute value: &, <, >, quotes and white space other than spaces."""
+    if "&" in text or "<" in text or ">" in text or '"' in text or not text.isprintable():
+        return (
+            text.replace("&", "&amp;")
+            .replace("<", "&lt;")
+            .replace(">", "&gt;")
+            .replace('"', "&quot;")
+            .replace("\n", "&#10;")
+            .replace("\r", "&#13;")
+            .replace("\t", "&#9;")
+        )
+    return text
+
+
+def _header_xml(shop: _Shop) -> str:
+    """Return the shop's header elements (name to categories) as lxml writes them."""
+    buffer = io.BytesIO()
+    with etree.xmlfile(buffer, encoding="UTF-8") as xf, xf.element("shop"):
+        YandexMarketFeed._write_header(xf, shop)
+    text = buffer.getvalue().decode()
+    return text[len("<shop>") : -len("</shop>")]
+
+
+def _lxml_offer(feed: YandexMarketFeed, record: Any, declared: str) -> str:
+    """Return one offer as lxml writes it, for offers whose texts the quick path does not handle."""
+    buffer = io.BytesIO()
+    with etree.xmlfile(buffer, encoding="UTF-8") as xf:
+        feed._write_offer(xf, record, declared)
+    return buffer.getvalue().decode()
 
 
 def _write_text_element(xf: Any, tag: str, text: str, attributes: dict[str, str] | None = None) -> None:

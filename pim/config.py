@@ -28,5 +28,9 @@ WORKER_SHUTDOWN_TIMEOUT = 30
 JOB_WARNINGS_KEPT = 1000
 # Time zone of the cron expressions of schedules.
 SCHEDULE_TIMEZONE = "UTC"
+# Exports of more products than EXPORT_HELPER_AFTER resolve batches ahead in a second process
+# (on a machine of two cores or more); false keeps every export in one process.
+EXPORT_HELPER = True
+EXPORT_HELPER_AFTER = 2000
 # Address at which marketplaces and browsers reach this application (feed and image addresses).
 PUBLIC_URL = "http://127.0.0.1:5000"

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import os
 import re
 import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import quote
 
 from exporters.base import FeedFormat, Measure, Money, Param
 from pim.errors import ErrorCode, FieldError
@@ -531,6 +533,66 @@ def _display(ctx: CompileContext, attribute: AttributeInfo, data: Any, locale: s
     return data
 
 
+def _same(data: Any) -> Any:
+    return data
+
+
+def _raw_reader(attribute: AttributeInfo, locale: str, scopes: Sequence[str]) -> Callable[[Mapping[str, Any]], Any]:
+    """Return `read_raw` for one attribute, locale and scopes, with its decisions taken once per run."""
+    code = attribute.code
+    locale_key = locale if attribute.is_localizable else ALL_LOCALES
+    if not attribute.is_scopable:
+
+        def read_unscoped(values: Mapping[str, Any]) -> Any:
+            by_scope = values.get(code)
+            if not by_scope:
+                return None
+            by_locale = by_scope.get(ALL_CHANNELS)
+            return by_locale.get(locale_key) if by_locale else None
+
+        return read_unscoped
+    chain = tuple(scopes)
+
+    def read_scoped(values: Mapping[str, Any]) -> Any:
+        by_scope = values.get(code)
+        if not by_scope:
+            return None
+        for scope in chain:
+            by_locale = by_scope.get(scope)
+            if by_locale:
+                data = by_locale.get(locale_key)
+                if data is not None and data != "" and data != []:
+                    return data
+        return None
+
+    return read_scoped
+
+
+def _display_function(ctx: CompileContext, attribute: AttributeInfo, locale: str, currency: str) -> Callable[[Any], Any] | None:
+    """Return `_display` for one attribute, locale and currency (option labels looked up once); None when it keeps the data."""
+    kind = attribute.type
+    if kind is AttributeType.SIMPLE_SELECT or kind is AttributeType.MULTI_SELECT:
+        code = attribute.code
+        labels = {option: _option_label(ctx, code, option, locale) for attribute_code, option in ctx.option_labels if attribute_code == code}
+        if kind is AttributeType.SIMPLE_SELECT:
+            return lambda data: labels.get(data, data)
+        return lambda data: [labels.get(option, option) for option in data]
+    if kind is AttributeType.PRICE_COLLECTION:
+
+        def price(data: Any) -> Money | None:
+            for item in data:
+                if item.get("currency") == currency and item.get("amount") not in (None, ""):
+                    return Money(Decimal(item["amount"]), currency)
+            return None
+
+        return price
+    if kind is AttributeType.METRIC:
+        return lambda data: Measure(Decimal(data["amount"]), data["unit"])
+    if kind is AttributeType.NUMBER:
+        return Decimal
+    return None
+
+
 def _as_text(value: Any) -> str:
     if value is None:
         return ""
@@ -605,9 +667,23 @@ def _compile_attribute(attribute: AttributeInfo, spec: Mapping[str, Any], ctx: C
         only_fallback = bool(rule.get("only_fallback", False))
     own_scope = scopes[0] if scopes else None
     measurement = ctx.structure.measurements.get(attribute.metric_family or "") if convert else None
+    read_data = _raw_reader(attribute, locale, scopes)
+    shown = _display_function(ctx, attribute, locale, currency)
+    display = shown or _same
+
+    if option is None and measurement is None and price_rule is None:
+        # the usual field: the value as the channel reads it by default, with every lookup compiled
+
+        def read_plain(view: ProductView) -> Any:
+            data = read_data(view.values)
+            if data is None or data == "" or data == []:
+                return None
+            return data if shown is None else shown(data)
+
+        return read_plain
 
     def read(view: ProductView) -> Any:
-        data = read_raw(view.values, attribute, locale, scopes)
+        data = read_data(view.values)
         if data is None or data == "" or data == []:
             return None
         if option is not None:
@@ -615,13 +691,13 @@ def _compile_attribute(attribute: AttributeInfo, spec: Mapping[str, Any], ctx: C
                 return data
             if isinstance(option, Mapping):
                 return [option.get(code, code) for code in data] if isinstance(data, list) else option.get(data, data)
-            return _display(ctx, attribute, data, locale, currency)
+            return display(data)
         if measurement is not None:
             source_unit = measurement.units[data["unit"]]
             target = measurement.units[convert]
             standard = Decimal(data["amount"]) * source_unit.factor + source_unit.offset
             return Measure(((standard - target.offset) / target.factor).normalize(), convert)
-        value = _display(ctx, attribute, data, locale, currency)
+        value = display(data)
         if price_rule is not None and isinstance(value, Money):
             if only_fallback and _has_own(view.values, attribute, locale, own_scope):
                 # a price typed for this channel is final; the rule derives the others
@@ -711,8 +787,6 @@ def _compile_template(template: str, ctx: CompileContext, locale: str, currency:
 
 
 def _url_quote(text: str) -> str:
-    from urllib.parse import quote
-
     return quote(text, safe="")
 
 
@@ -760,18 +834,37 @@ def _compile_images(codes: Any, ctx: CompileContext, locale: str, *, local: bool
         media_url = ctx.media_url
         rendition_base = f"{media_url}/renditions/{spec.key}" if spec is not None else ""
 
+    readers = [(attribute, _raw_reader(attribute, locale, scopes)) for attribute in attributes]
+    root_text = str(root) if root is not None else ""
+    # many products share an image: whether it is on disk and its rendition's name are worked out once a run
+    file_names: dict[str, str] = {}
+    on_disk: dict[str, bool] = {}
+
+    def is_on_disk(key: str) -> bool:
+        found = on_disk.get(key)
+        if found is None:
+            if len(on_disk) > 100_000:
+                on_disk.clear()
+            found = on_disk[key] = os.path.isfile(os.path.join(root_text, key))
+        return found
+
     def read(view: ProductView) -> list[str]:
         urls = []
-        for attribute in attributes:
-            key = read_raw(view.values, attribute, locale, scopes)
+        for attribute, read_key in readers:
+            key = read_key(view.values)
             if not key:
                 continue
-            if root is not None and not (root / key).is_file():
+            if root is not None and not is_on_disk(key):
                 view.problems.append(("image_missing", attribute.code, f"image {key} of {attribute.code} is missing on disk"))
                 continue
             if spec is not None:
                 view.images.append(key)
-                urls.append(f"{rendition_base}/{spec.file_name(key)}")
+                name = file_names.get(key)
+                if name is None:
+                    if len(file_names) > 100_000:
+                        file_names.clear()
+                    name = file_names[key] = spec.file_name(key)
+                urls.append(f"{rendition_base}/{name}")
             else:
                 urls.append(f"{media_url}/{key}")
         return urls

@@ -10,15 +10,24 @@ when the whole feed was written, so a crash never leaves a truncated public file
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
+import gc
 import hashlib
 import logging
 import os
+import pickle
+import queue
 import shutil
+import subprocess
+import sys
+import threading
+import time
+import traceback
 import uuid as uuid_module
-from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections import Counter, deque
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +36,8 @@ from typing import IO, Any, Protocol
 import orjson
 from flask import current_app
 from sqlalchemy import delete, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import aliased
 
 from exporters import get_format
 from exporters.base import FeedFormat, FeedSettings, Measure, Money, Param, Problem, Record, RecordGroup
@@ -185,7 +196,7 @@ class _Models:
 class Resolver:
     """Turn products into channel-resolved records for one profile; compiled once per run."""
 
-    def __init__(self, profile: ExportProfile, definition: Definition, feed_format: FeedFormat, structure: Structure):
+    def __init__(self, profile: ExportProfile, definition: Definition, feed_format: FeedFormat, structure: Structure, now: dt.datetime | None = None):
         self.profile = profile
         self.definition = definition
         self.format = feed_format
@@ -207,6 +218,7 @@ class Resolver:
             media_url=definition.media_url or str(current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/") + "/media",
             renditions=definition.renditions,
             media_root=media_root(),
+            now=now or dt.datetime.now(dt.UTC),
         )
         self.renditions = definition.renditions
         self.fields = compile_fields(definition.fields, self.context)
@@ -320,7 +332,9 @@ class Resolver:
                 history[(resource_type, resource_id)] = entries
         return history
 
-    def _history_of(self, history: dict[tuple[str, int], list[tuple[dt.datetime, dict[str, Any]]]], row: Any) -> dict[str, list[tuple[dt.datetime, dict[str, Any]]]]:
+    def _history_of(
+        self, history: dict[tuple[str, int], list[tuple[dt.datetime, dict[str, Any]]]], row: Any
+    ) -> dict[str, list[tuple[dt.datetime, dict[str, Any]]]]:
         """Return one product's changes (its models' included) per attribute, newest first."""
         entries = list(history.get(("product", row.id), []))
         if row.parent_id is not None:
@@ -344,6 +358,8 @@ class Resolver:
 
 
 def _plain(value: Any) -> Any:
+    if type(value) in _AS_IS:
+        return value
     if isinstance(value, Money):
         return [str(value.amount), value.currency]
     if isinstance(value, Measure):
@@ -355,6 +371,10 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
+
+
+# plain values the digest takes as they are (most fields are text)
+_AS_IS = frozenset({str, int, bool, type(None)})
 
 
 def record_digest(record: Record) -> bytes:
@@ -565,13 +585,15 @@ def run_export(
     sink = FolderSink(temp)
     counts = _Counts()
     digests = _Digests(folder / f"{TEMP_PREFIX}{stamp}-{run_id}.digests")
+    items: Iterator[Record | RecordGroup] | None = None
     try:
         resolver = Resolver(profile, definition, feed_format, structure)
         settings = _settings(profile, definition, resolver, started, is_delta)
         changed_since = last_success.started_at if last_success is not None else None
         items = _items(resolver, definition, feed_format, settings, report, counts, digests, reporter, changed_since, skus)
         feed_format.rejected = []
-        feed_format.write(items, settings, sink)
+        with _fewer_collections():
+            feed_format.write(items, settings, sink)
         sink.close_all()
         for sku, problem in feed_format.rejected:
             report.skip(Skip(sku, problem.code, problem.field, problem.message))
@@ -579,6 +601,9 @@ def run_export(
             counts.exported -= 1
         report.close()
     except BaseException as exc:
+        if isinstance(items, Generator):
+            # stops the helper process of a big run at once
+            items.close()
         sink.abort()
         report.close()
         digests.close()
@@ -739,6 +764,409 @@ def _keyset(statement: Any) -> Iterator[list[Any]]:
         yield rows
 
 
+def _id_batches(definition: Definition, extra: Any, is_grouped: bool) -> Iterator[list[int]]:
+    """Yield the ids of the selection in batches, in the order the feed lists them.
+
+    The same batches as `_batches`: by keyset; for formats that nest variants under their model,
+    products without a model first, then the variants of a few hundred root models at a time,
+    sorted by root model so every group is whole. Only ids are read here, so a batch can be
+    resolved in this process or in the helper process alike (`_rows_of`).
+    """
+    statement = _selection(definition)
+    if extra is not None:
+        statement = statement.where(extra)
+    # a whole feed takes most products: walking them by key is cheaper than SQLite's plan for the filter
+    by_key = extra is None and db.session.get_bind().dialect.name == "sqlite"
+    if not is_grouped:
+        yield from _keyset_ids(statement, by_key=by_key)
+        return
+    yield from _keyset_ids(statement.where(Product.parent_id.is_(None)), by_key=by_key)
+    last_model = 0
+    while True:
+        roots = list(
+            db.session.scalars(
+                select(ProductModel.id).where(ProductModel.parent_id.is_(None), ProductModel.id > last_model).order_by(ProductModel.id).limit(BATCH // 5)
+            )
+        )
+        if not roots:
+            return
+        last_model = roots[-1]
+        root_of = {root: root for root in roots}
+        for sub_id, root_id in db.session.execute(select(ProductModel.id, ProductModel.parent_id).where(ProductModel.parent_id.in_(roots))).all():
+            root_of[sub_id] = root_id
+        if by_key:
+            walked = aliased(Product)
+            chosen = select(walked.id, walked.parent_id).where(walked.parent_id.in_(list(root_of)), statement.where(Product.id == walked.id).exists())
+            pairs = db.session.execute(chosen.order_by(walked.id)).all()
+        else:
+            chosen = statement.with_only_columns(Product.id, Product.parent_id).where(Product.parent_id.in_(list(root_of)))
+            pairs = db.session.execute(chosen.order_by(Product.id)).all()
+        for start in range(0, len(pairs), 5 * BATCH):
+            chunk = sorted(pairs[start : start + 5 * BATCH], key=lambda pair: (root_of[pair[1]], pair[0]))
+            yield [product_id for product_id, _parent_id in chunk]
+
+
+def _keyset_ids(statement: Any, *, by_key: bool = False) -> Iterator[list[int]]:
+    """Yield the selection's ids by keyset, a batch at a time.
+
+    With `by_key` the products are walked in key order and each is tested against the selection
+    (an EXISTS on its key): SQLite otherwise answers `enabled = true ... ORDER BY id LIMIT n` from
+    the enabled index, reading and sorting every enabled product for each batch.
+    """
+    if by_key:
+        walked = aliased(Product)
+        ids_statement = select(walked.id).where(statement.where(Product.id == walked.id).exists())
+        key = walked.id
+    else:
+        ids_statement = statement.with_only_columns(Product.id)
+        key = Product.id
+    last = 0
+    while True:
+        ids = list(db.session.scalars(ids_statement.where(key > last).order_by(key).limit(BATCH)))
+        if not ids:
+            return
+        last = ids[-1]
+        yield ids
+
+
+def _rows_of(ids: list[int]) -> list[Any]:
+    """Return the product rows of a batch of ids, in the batch's order (a product deleted meanwhile is left out)."""
+    if not ids:
+        return []
+    low, high = min(ids), max(ids)
+    if high - low < 2 * len(ids):
+        # ids close together (a keyset batch): a range reads faster than a list of a thousand ids
+        wanted = set(ids)
+        rows = db.session.execute(select(*_ROW_COLUMNS).where(Product.id >= low, Product.id <= high))
+        by_id = {row.id: row for row in rows if row.id in wanted}
+    else:
+        by_id = {row.id: row for row in db.session.execute(select(*_ROW_COLUMNS).where(Product.id.in_(ids)))}
+    return [by_id[product_id] for product_id in ids if product_id in by_id]
+
+
+@dataclass(slots=True)
+class _Resolved:
+    """One product of a batch as the resolve step leaves it: its record (None when incomplete), why it is skipped, its images."""
+
+    id: int
+    identifier: str
+    record: Record | None
+    skips: list[Skip]
+    images: list[str]
+    digest: bytes | None
+
+
+def _resolve_rows(
+    resolver: Resolver, definition: Definition, feed_format: FeedFormat, settings: FeedSettings, rows: list[Any], keeps_digests: bool
+) -> list[_Resolved]:
+    """Resolve and check a batch of product rows: records, the reasons to skip them, their digests."""
+    resolved = []
+    for row, view, missing in resolver.batch(rows):
+        assert view is not None
+        skips: list[Skip] = []
+        record = None
+        digest = None
+        if missing is not None:
+            skips.append(
+                Skip(
+                    row.identifier,
+                    "incomplete",
+                    ",".join(missing),
+                    f"not complete for {definition.channel}/{definition.locale}: missing {', '.join(missing)}",
+                )
+            )
+        else:
+            record = resolver.record(row, view)
+            skips.extend(Skip(row.identifier, code, name, message) for code, name, message in view.problems)
+            skips.extend(_problem_skip(row.identifier, feed_format.check(record, settings)))
+            if keeps_digests and not skips:
+                digest = record_digest(record)
+        resolved.append(_Resolved(row.id, row.identifier, record, skips, view.images, digest))
+    return resolved
+
+
+# While feeds are written the cyclic garbage collector runs every EXPORT_GC_THRESHOLD allocations
+EXPORT_GC_THRESHOLD = (50_000, 50, 100)
+_collections_lock = threading.Lock()
+_collections_users = 0
+_collections_saved = gc.get_threshold()
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Let the cyclic garbage collector run less often while a feed is written.
+
+    An export makes millions of short-lived objects (decoded values, records) that reference
+    counting frees; at the collector's default pace it spends a tenth of the run scanning them.
+    The setting is the whole process's, so the last export running in it puts it back.
+    """
+    global _collections_users, _collections_saved
+    with _collections_lock:
+        if _collections_users == 0:
+            _collections_saved = gc.get_threshold()
+            gc.set_threshold(*EXPORT_GC_THRESHOLD)
+        _collections_users += 1
+    try:
+        yield
+    finally:
+        with _collections_lock:
+            _collections_users -= 1
+            if _collections_users == 0:
+                gc.set_threshold(*_collections_saved)
+
+
+# A run resolves this many products in its own process before a helper process joins in (small
+# runs never start one); the helper then takes batches while it has fewer than HELPER_QUEUE.
+HELPER_AFTER = 2 * BATCH
+HELPER_QUEUE = 4
+
+
+def _resolved_batches(
+    resolver: Resolver,
+    definition: Definition,
+    feed_format: FeedFormat,
+    settings: FeedSettings,
+    batches: Iterator[list[int]],
+    reporter: Progress,
+    keeps_digests: bool,
+) -> Iterator[list[_Resolved]]:
+    """Yield every batch resolved, in order; on a big run a helper process resolves part of them.
+
+    Resolving is most of an export's work and writing the rest, so on a machine with two cores a
+    second process resolves batches ahead while this one resolves others and writes the feed.
+    """
+    helper: _Helper | None = None
+    may_help = _may_use_helper()
+    resolved_here = 0
+    local: dict[int, list[_Resolved]] = {}
+    waiting: deque[int] = deque()  # batches taken from `batches`, in order, not handed on yet
+    numbered = enumerate(batches)
+    if may_help and int(current_app.config.get("EXPORT_HELPER_AFTER", HELPER_AFTER)) <= 0:
+        # from the first batch on: the helper is waited for, so it resolves its share of any run
+        helper = _Helper(resolver, settings, keeps_digests)
+        helper.wait_until_ready()
+
+    def next_batch() -> tuple[int, list[int]] | None:
+        taken = next(numbered, None)
+        if taken is not None:
+            reporter.check_cancelled()
+            waiting.append(taken[0])
+        return taken
+
+    try:
+        while True:
+            # keep the helper busy: it gets the next batches while it has room
+            while helper is not None and helper.is_ready() and helper.in_flight < HELPER_QUEUE:
+                taken = next_batch()
+                if taken is None:
+                    break
+                helper.send(*taken)
+            if waiting and (waiting[0] in local or (helper is not None and helper.has(waiting[0]))):
+                first = waiting.popleft()
+                yield local.pop(first) if first in local else helper.take(first)  # type: ignore[union-attr]
+                continue
+            # the next batch in order is not ready: resolve one here, unless far ahead of the helper
+            taken = next_batch() if len(waiting) <= HELPER_QUEUE + 2 else None
+            if taken is not None:
+                number, ids = taken
+                local[number] = _resolve_rows(resolver, definition, feed_format, settings, _rows_of(ids), keeps_digests)
+                resolved_here += len(ids)
+                if helper is None and may_help and resolved_here >= int(current_app.config.get("EXPORT_HELPER_AFTER", HELPER_AFTER)):
+                    helper = _Helper(resolver, settings, keeps_digests)
+                continue
+            if not waiting:
+                return
+            assert helper is not None and waiting[0] not in local
+            yield helper.take(waiting.popleft())
+    finally:
+        if helper is not None:
+            helper.close()
+
+
+def _may_use_helper() -> bool:
+    """Tell whether a helper process can resolve for this run: allowed (setting EXPORT_HELPER), two cores, a database it can open too."""
+    if not current_app.config.get("EXPORT_HELPER", True) or (os.cpu_count() or 1) < 2:
+        return False
+    bind = db.session.get_bind()
+    # a session bound to one connection (a transaction the helper cannot see) or a database in memory
+    if not isinstance(bind, Engine):
+        return False
+    return not (bind.url.get_backend_name() == "sqlite" and bind.url.database in (None, "", ":memory:"))
+
+
+class _Helper:
+    """A second process resolving batches of products sent to it, for the run of this process.
+
+    It is a fresh interpreter started with this module (not a fork, which is unsafe in a process
+    with threads, nor multiprocessing's spawn, which runs the caller's main module again); the
+    two talk over its standard input and output, one pickled message at a time.
+    """
+
+    def __init__(self, resolver: Resolver, settings: FeedSettings, keeps_digests: bool):
+        config = {key: value for key, value in current_app.config.items() if _is_picklable(value)}
+        config["INSTANCE_PATH"] = current_app.instance_path
+        setup = {"config": config, "profile": resolver.profile.code, "now": resolver.context.now, "settings": settings, "keeps_digests": keeps_digests}
+        paths = [entry for entry in sys.path if entry and os.path.isdir(entry)]
+        environment = {**os.environ, "PYTHONPATH": os.pathsep.join([*paths, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+        self.process = subprocess.Popen(  # noqa: S603 - this interpreter, this module
+            [sys.executable, "-c", "from pim.publishing.export import serve_helper; serve_helper()"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=environment,
+        )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        logger.info("Export of %s resolves ahead in helper process %d", settings.code, self.process.pid)
+        self.taken = 0
+        self.input = self.process.stdin
+        self.messages: queue.Queue[tuple[str, int | None, Any]] = queue.Queue()
+        self.reader = threading.Thread(target=self._read, args=(self.process.stdout,), name="pim-export-helper-reader", daemon=True)
+        self.reader.start()
+        self.ready = False
+        self.failed = False
+        self.in_flight = 0
+        self.done: dict[int, list[_Resolved]] = {}
+        try:
+            _write_message(self.input, setup)
+        except OSError as exc:
+            # it could not start: this process resolves everything, as on one core
+            logger.warning("The export's helper process could not start: %s", exc)
+            self.failed = True
+
+    def _read(self, stream: IO[bytes]) -> None:
+        """Receive the helper's messages as they come (in a thread, so the run never waits for them)."""
+        while (message := _read_message(stream)) is not None:
+            self.messages.put(message)
+        self.messages.put(("stopped", None, None))
+
+    def _receive(self, *, block: bool) -> bool:
+        """Take one message from the helper; False when none came."""
+        try:
+            kind, number, payload = self.messages.get(block=block, timeout=1.0 if block else None)
+        except queue.Empty:
+            return False
+        if kind == "ready":
+            self.ready = True
+        elif kind == "batch":
+            assert number is not None
+            self.done[number] = payload
+            self.in_flight -= 1
+        elif not self.ready:
+            # it could not start: this process resolves everything, as on one core
+            logger.warning("The export's helper process could not start: %s", payload or "it stopped")
+            self.failed = True
+        elif kind == "stopped":
+            raise RuntimeError("The export's helper process stopped unexpectedly")
+        else:
+            raise payload
+        return True
+
+    def _drain(self) -> None:
+        while not self.failed and self._receive(block=False):
+            pass
+
+    def wait_until_ready(self, timeout: float = 60) -> None:
+        """Wait for the helper to take batches (or to have failed to start)."""
+        deadline = time.monotonic() + timeout
+        while not self.ready and not self.failed and time.monotonic() < deadline:
+            self._receive(block=True)
+
+    def is_ready(self) -> bool:
+        """Tell whether the helper takes batches now."""
+        self._drain()
+        return self.ready and not self.failed
+
+    def send(self, number: int, ids: list[int]) -> None:
+        """Give the helper a batch of ids to resolve."""
+        _write_message(self.input, (number, ids))
+        self.in_flight += 1
+
+    def has(self, number: int) -> bool:
+        """Tell whether a batch given to the helper is resolved."""
+        self._drain()
+        return number in self.done
+
+    def take(self, number: int) -> list[_Resolved]:
+        """Return a batch given to the helper, waiting for it if need be."""
+        while number not in self.done:
+            self._receive(block=True)
+        self.taken += 1
+        return self.done.pop(number)
+
+    def close(self) -> None:
+        """Stop the helper: with no batch left it ends by itself, otherwise (a failed or cancelled run) it is ended."""
+        if self.in_flight:
+            self.process.kill()
+        try:
+            self.input.close()
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.reader.join(timeout=10)
+        logger.info("Helper process %d resolved %d batches", self.process.pid, self.taken)
+
+
+def _is_picklable(value: Any) -> bool:
+    try:
+        pickle.dumps(value)
+    except Exception:
+        return False
+    return True
+
+
+def _write_message(stream: IO[bytes], message: Any) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(len(data).to_bytes(8, "little") + data)
+    stream.flush()
+
+
+def _read_message(stream: IO[bytes]) -> Any:
+    """Return the next message of a stream, or None at its end."""
+    header = stream.read(8)
+    if len(header) < 8:
+        return None
+    data = stream.read(int.from_bytes(header, "little"))
+    return pickle.loads(data)
+
+
+def serve_helper() -> None:
+    """Resolve the batches an exporting process sends on standard input until it closes it (the helper process's main)."""
+    from pim.app import create_app
+
+    requests, replies = sys.stdin.buffer, sys.stdout.buffer
+    # nothing printed by mistake may get into the messages
+    sys.stdout = sys.stderr
+    setup = _read_message(requests)
+    if setup is None:
+        return
+    try:
+        app = create_app(setup["config"])
+        gc.set_threshold(*EXPORT_GC_THRESHOLD)
+        with app.app_context():
+            profile = get_profile(setup["profile"])
+            structure = get_structure()
+            definition, feed_format = load_definition(profile, structure)
+            resolver = Resolver(profile, definition, feed_format, structure, now=setup["now"])
+            settings, keeps_digests = setup["settings"], setup["keeps_digests"]
+            _write_message(replies, ("ready", None, None))
+            while (task := _read_message(requests)) is not None:
+                number, ids = task
+                _write_message(replies, ("batch", number, _resolve_rows(resolver, definition, feed_format, settings, _rows_of(ids), keeps_digests)))
+    except BrokenPipeError:
+        return
+    except BaseException as exc:  # reported to the exporting process, which raises it
+        exc.add_note("Raised in the export's helper process:\n" + "".join(traceback.format_exception(exc)))
+        try:
+            _write_message(replies, ("error", None, exc))
+        except BrokenPipeError:
+            return
+        except Exception:
+            _write_message(replies, ("error", None, RuntimeError(f"{type(exc).__name__}: {exc}")))
+
+
 class _Digests:
     """The hashes of what a run published, spooled to a file so memory stays flat on big feeds."""
 
@@ -814,31 +1242,11 @@ def _items(
         chosen = Product.identifier.in_(list(skus))
         extra = chosen if extra is None else extra & chosen
     grouped = feed_format.is_grouped
-    for rows in _batches(definition, extra, grouped):
-        reporter.check_cancelled()
-        previous = _previous(profile_id, [row.id for row in rows]) if is_delta else {}
-        resolved: list[tuple[Any, Record | None, list[Skip], list[str]]] = []
-        image_keys: set[str] = set()
-        for row, view, missing in resolver.batch(rows):
-            counts.seen += 1
-            assert view is not None
-            skips: list[Skip] = []
-            record = None
-            if missing is not None:
-                skips.append(
-                    Skip(
-                        row.identifier,
-                        "incomplete",
-                        ",".join(missing),
-                        f"not complete for {definition.channel}/{definition.locale}: missing {', '.join(missing)}",
-                    )
-                )
-            else:
-                record = resolver.record(row, view)
-                skips.extend(Skip(row.identifier, code, name, message) for code, name, message in view.problems)
-                skips.extend(_problem_skip(row.identifier, feed_format.check(record, settings)))
-                image_keys.update(view.images)
-            resolved.append((row, record, skips, view.images))
+    batches = _id_batches(definition, extra, grouped)
+    for resolved in _resolved_batches(resolver, definition, feed_format, settings, batches, reporter, keeps_digests):
+        previous = _previous(profile_id, [item.id for item in resolved]) if is_delta else {}
+        counts.seen += len(resolved)
+        image_keys = {key for item in resolved for key in item.images}
         failed: dict[str, str] = {}
         if resolver.renditions is not None and image_keys:
             made = ensure_renditions(resolver.renditions, image_keys, workers=RENDITION_WORKERS)
@@ -846,7 +1254,8 @@ def _items(
             counts.renditions_cached += made.cached
             failed = made.failed or {}
         group: RecordGroup | None = None
-        for row, record, skips, images in resolved:
+        for row in resolved:
+            record, skips, images, digest = row.record, row.skips, row.images, row.digest
             for key in images:
                 if key in failed:
                     skips.append(Skip(row.identifier, "image_unreadable", key, f"image {key} could not be converted for the channel: {failed[key]}"))
@@ -860,7 +1269,7 @@ def _items(
                 continue
             assert record is not None
             if keeps_digests:
-                digest = record_digest(record)
+                assert digest is not None
                 if is_delta and previous.get(row.id) == digest:
                     counts.unchanged += 1
                     continue
