@@ -146,9 +146,8 @@ def spreadsheet_safe(text: str) -> str:
 
 def gtin_check_digit(digits: str) -> int:
     """Return the GS1 check digit for the digits before it (any GTIN length)."""
-    total = 0
-    for position, digit in enumerate(reversed(digits)):
-        total += int(digit) * (3 if position % 2 == 0 else 1)
+    # from the right: the first, third... digits weigh 3, the others 1
+    total = 3 * sum(map(int, digits[-1::-2])) + sum(map(int, digits[-2::-2]))
     return (10 - total % 10) % 10
 
 
@@ -378,6 +377,9 @@ class FeedFormat(ABC):
         # records a format refuses while writing, for rules that span several records (a
         # group mixing categories); the publisher reports them as skipped
         self.rejected: list[tuple[str, Problem]] = []
+        # records published with something the reader should know (a placeholder for a missing
+        # image, a label without its barcode); the publisher reports them as warnings
+        self.warnings: list[tuple[str, Problem]] = []
 
     def check(self, record: Record, settings: FeedSettings | None = None) -> list[Problem]:
         """Return every rule of the channel the record breaks (empty when it may be published).

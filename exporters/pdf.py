@@ -2,7 +2,8 @@
 
 ReportLab draws a box for a character its font has no glyph for; every string goes through
 `printable` first, which swaps typographic punctuation for ASCII when the font lacks it and
-drops anything else the font cannot show. Barcodes are drawn bar by bar from the EAN-13
+puts a question mark for anything else the font cannot show, so nothing vanishes unseen;
+`missing_characters` tells the formats which characters those were, for their reports. Barcodes are drawn bar by bar from the EAN-13
 encoding tables, so what the printer gets is exactly the symbol GS1 specifies.
 """
 
@@ -151,10 +152,14 @@ SUBSTITUTES: dict[str, str] = {
 _INVISIBLE = frozenset("\u00ad\u200b\u200c\u200d\u2060\ufeff")
 
 
-def printable(text: str, font_name: str) -> str:
-    """Return the text with only characters the font can draw: substitutes for typographic ones, others dropped.
+# What stands, visibly, for a character the font cannot draw and that has no substitute.
+MISSING_MARK = "?"
 
-    Line breaks and tabs become spaces; control characters are dropped.
+
+def printable(text: str, font_name: str) -> str:
+    """Return the text with only characters the font can draw: substitutes for typographic ones, a mark for others.
+
+    Line breaks and tabs become spaces; control and invisible characters are dropped.
     """
     available = glyphs(font_name)
     out: list[str] = []
@@ -168,12 +173,39 @@ def printable(text: str, font_name: str) -> str:
 
 
 def _substitute(char: str, available: frozenset[int]) -> str:
-    """Return the character, or its substitute (followed down the table) the font has, or nothing."""
+    """Return the character, or its substitute (followed down the table) the font has, or the missing mark."""
     while char and not all(ord(part) in available for part in char):
         if char not in SUBSTITUTES:
-            return ""
+            return MISSING_MARK
         char = SUBSTITUTES[char]
     return char
+
+
+_PRINTABLE_ASCII = frozenset(range(32, 127))
+
+
+def missing_characters(text: str, font_name: str) -> str:
+    """Return, once each and in order, the characters of a text that `printable` replaces with the missing mark."""
+    available = glyphs(font_name)
+    if text.isascii() and _PRINTABLE_ASCII <= available:
+        return ""
+    missing: dict[str, None] = {}
+    for char in text:
+        if ord(char) in available or char in _INVISIBLE or char in missing or unicodedata.category(char) == "Cc":
+            continue
+        if _substitute(char, available) == MISSING_MARK:
+            missing[char] = None
+    return "".join(missing)
+
+
+def missing_glyph_problem(texts: list[str], font_name: str, field: str = "name") -> Problem | None:
+    """Return a warning naming the characters of the texts the font lacks, or None when it has them all."""
+    missing = "".join(dict.fromkeys("".join(missing_characters(text, font_name) for text in texts if text)))
+    if not missing:
+        return None
+    shown = " ".join(f"{char} (U+{ord(char):04X})" for char in missing[:8])
+    more = f" and {len(missing) - 8} more" if len(missing) > 8 else ""
+    return Problem(field, f"the font has no glyph for {shown}{more}; printed as {MISSING_MARK}", "glyph_missing")
 
 
 # --- text fitting --------------------------------------------------------------------------

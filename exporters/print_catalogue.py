@@ -27,7 +27,20 @@ from reportlab.pdfgen.canvas import Canvas
 
 from exporters.base import FeedFormat, FeedSettings, FieldRule, Money, Param, Problem, Record, RecordGroup, Sink, register
 from exporters.localize import babel_locale, format_money, format_quantity
-from exporters.pdf import Fonts, draw_struck, fit_lines, fit_text, language, load_fonts, page_size, price_problems, printable, text_width, wrap_text
+from exporters.pdf import (
+    Fonts,
+    draw_struck,
+    fit_lines,
+    fit_text,
+    language,
+    load_fonts,
+    missing_glyph_problem,
+    page_size,
+    price_problems,
+    printable,
+    text_width,
+    wrap_text,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -475,13 +488,19 @@ class PrintCatalogue(FeedFormat):
         fonts = load_fonts(options)
         spool = _Spool()
         try:
-            sections = self._collect(items, settings, grid, spool)
-            _Renderer(grid, fonts, settings, spool, sections).draw(sink.open(self.file_name(settings)))
+            sections = self._collect(items, settings, grid, spool, fonts)
+            renderer = _Renderer(grid, fonts, settings, spool, sections)
+            renderer.draw(sink.open(self.file_name(settings)))
+            self.warnings.extend(renderer.warnings)
         finally:
             spool.close()
 
-    def _collect(self, items: Iterator[Record | RecordGroup], settings: FeedSettings, grid: Grid, spool: _Spool) -> list[Section]:
-        """Spool a block per product and return the sections holding products, in tree order."""
+    def _collect(self, items: Iterator[Record | RecordGroup], settings: FeedSettings, grid: Grid, spool: _Spool, fonts: Fonts) -> list[Section]:
+        """Spool a block per product and return the sections holding products, in tree order.
+
+        A block without an image, or with characters the fonts lack, is printed all the same
+        (a placeholder, a visible mark) and noted in the warnings.
+        """
         tree = self._tree(settings)
         words = _words(settings.locale)
         sections: dict[str, Section] = {}
@@ -502,6 +521,7 @@ class PrintCatalogue(FeedFormat):
             if key not in tree:
                 self.rejected.append((block.key, Problem("category", f"category {category} is not in the channel's category tree", "unknown_category")))
                 continue
+            self._note(block, fonts)
             section = sections.get(key)
             if section is None:
                 section = sections[key] = Section(key, tree.labels[key], tree.ancestors(key))
@@ -511,6 +531,14 @@ class PrintCatalogue(FeedFormat):
         for section in ordered:
             section.pages = max(page for page, _, _, _ in placements(section.spans, grid)) + 1
         return ordered
+
+    def _note(self, block: Block, fonts: Fonts) -> None:
+        if block.image is None:
+            self.warnings.append((block.key, Problem("image", "the product has no image; a placeholder is printed", "no_image")))
+        texts = [block.description, block.variant, block.price, block.old_price, *block.attributes, *(cell for row in block.rows for cell in row)]
+        problem = missing_glyph_problem([block.name], fonts.bold) or missing_glyph_problem(texts, fonts.regular, "description")
+        if problem is not None:
+            self.warnings.append((block.key, problem))
 
 
 # --- drawing -------------------------------------------------------------------------------
@@ -547,6 +575,7 @@ class _Renderer:
         self.total = page
         self.page_number = 0
         self.canvas: Canvas | None = None
+        self.warnings: list[tuple[str, Problem]] = []
 
     def draw(self, out: IO[bytes]) -> None:
         """Draw every page and write the document to the file."""
@@ -626,7 +655,7 @@ class _Renderer:
             path = self.images.resolve(str(cover))
             top = y - 12 * mm
             if path is not None and top > 50 * mm:
-                self._image(canvas, path, _MARGIN_X, 40 * mm, usable, top - 40 * mm, placeholder=False)
+                self._image(canvas, path, _MARGIN_X, 40 * mm, usable, top - 40 * mm)
 
     def _contents(self) -> None:
         grid, fonts = self.grid, self.fonts
@@ -711,8 +740,8 @@ class _Renderer:
         canvas.roundRect(x, y, width, height, 2 * mm, stroke=1, fill=0)
         canvas.restoreState()
 
-    def _image(self, canvas: Canvas, path: str | None, x: float, y: float, width: float, height: float, *, placeholder: bool = True) -> None:
-        """Draw an image fitted into a box keeping its aspect ratio, or a placeholder when there is none."""
+    def _image(self, canvas: Canvas, path: str | None, x: float, y: float, width: float, height: float, *, key: str | None = None) -> None:
+        """Draw an image fitted into a box keeping its aspect ratio; for a product (`key`), a placeholder when it cannot be."""
         resolved = self.images.resolve(path) if path else None
         if resolved is not None:
             try:
@@ -721,7 +750,9 @@ class _Renderer:
             except (OSError, SyntaxError, ValueError) as error:
                 logger.warning("Image %s cannot be printed: %s", path, error)
                 self.images.forget(str(path))
-        if placeholder:
+        if key is not None:
+            if path:
+                self.warnings.append((key, Problem("image", f"the image {path} cannot be read; a placeholder is printed", "image_unreadable")))
             _placeholder(canvas, x, y, width, height)
 
     def _name(self, canvas: Canvas, name: str, x: float, top: float, width: float) -> float:
@@ -767,7 +798,7 @@ class _Renderer:
         self._box(canvas, x, bottom, width, height)
         inner_x, inner_width = x + _PAD, width - 2 * _PAD
         top = bottom + height - _PAD
-        self._image(canvas, block.image, inner_x, top - grid.image_height, inner_width, grid.image_height)
+        self._image(canvas, block.image, inner_x, top - grid.image_height, inner_width, grid.image_height, key=block.key)
         y = self._name(canvas, block.name, inner_x, top - grid.image_height - _GAP, inner_width)
         if not block.is_group:
             details = [block.variant] if block.variant else []
@@ -788,7 +819,7 @@ class _Renderer:
         left = grid.wide_left
         top = bottom + height - _PAD
         image_height = min(grid.image_height * 1.2, height - 2 * _PAD - _PRICE_BAND - _GAP)
-        self._image(canvas, block.image, x + _PAD, top - image_height, left - 2 * _PAD, image_height)
+        self._image(canvas, block.image, x + _PAD, top - image_height, left - 2 * _PAD, image_height, key=block.key)
         self._price(canvas, block, x + _PAD, top - image_height - _GAP - 14, left - 2 * _PAD)
         right_x, right_width = x + left + _PAD, width - left - 2 * _PAD
         y = self._name(canvas, block.name, right_x, top, right_width)

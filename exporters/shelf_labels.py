@@ -41,6 +41,7 @@ from exporters.pdf import (
     fit_text,
     language,
     load_fonts,
+    missing_glyph_problem,
     page_size,
     price_problems,
     printable,
@@ -359,9 +360,8 @@ class ShelfLabels(FeedFormat):
             problems.append(
                 Problem("net_weight", "the label must show a unit price, and the product has no net weight, volume, length or area", "unit_price_missing")
             )
-        ean = _ean_problems(record)
-        problems.extend(ean)
-        if settings is not None and record.get("ean") is not None and not ean:
+        # a wrong or unprintable EAN does not stop the label: it is printed without a barcode and noted
+        if settings is not None and record.get("ean") is not None and not _ean_problems(record):
             reason = self._layout(settings).barcode_problem()
             if reason is not None:
                 problems.append(Problem("ean", reason, "label_too_small"))
@@ -395,11 +395,25 @@ class ShelfLabels(FeedFormat):
             if count and index == 0:
                 canvas.showPage()
             x, y = sheet.position(index)
-            drawer.draw(record, x, y, has_border=sheet.has_border)
+            ean_noted = self._note(record, fonts)
+            if not drawer.draw(record, x, y, has_border=sheet.has_border) and record.get("ean") is not None and not ean_noted:
+                self.warnings.append((record.key, Problem("ean", "the barcode could not be drawn; the label is printed without it", "barcode_not_drawn")))
             count += 1
         if count == 0:
             _empty_page(canvas, fonts, sheet, _words(settings.locale)["empty"])
         canvas.save()
+
+    def _note(self, record: Record, fonts: Fonts) -> bool:
+        """Note what the label will lack (its barcode for a bad EAN, characters the fonts cannot draw); return whether the EAN was bad."""
+        ean = _ean_problems(record)
+        for problem in ean:
+            self.warnings.append((record.key, Problem(problem.field, f"{problem.message}; the label is printed without a barcode", problem.code)))
+        glyphs = missing_glyph_problem([str(record.get("name", ""))], fonts.bold) or missing_glyph_problem(
+            [str(record.get("brand", ""))], fonts.regular, "brand"
+        )
+        if glyphs is not None:
+            self.warnings.append((record.key, glyphs))
+        return bool(ean)
 
 
 def _empty_page(canvas: Canvas, fonts: Fonts, sheet: Sheet, message: str) -> None:
@@ -422,8 +436,8 @@ class _LabelDrawer:
         self.words = _words(locale)
         self.units = unit_words(locale)
 
-    def draw(self, record: Record, x: float, y: float, *, has_border: bool = False) -> None:
-        """Draw a record's label with its lower left corner at (x, y)."""
+    def draw(self, record: Record, x: float, y: float, *, has_border: bool = False) -> bool:
+        """Draw a record's label with its lower left corner at (x, y); return whether it has its barcode."""
         canvas, fonts, layout = self.canvas, self.fonts, self.layout
         width, height = layout.width, layout.height
         inner = width - 2 * _PAD
@@ -450,12 +464,17 @@ class _LabelDrawer:
         self._price(record, x + _PAD, top - _PRICE_BAND + 4, inner)
         top -= _PRICE_BAND
         self._details(record, x + _PAD, top - 7, inner)
-        ean = as_ean13(str(record.get("ean", "")).strip()) if record.get("ean") is not None else None
-        if ean is not None and layout.has_barcode:
-            try:
-                draw_ean13(canvas, ean, x + _PAD / 2, y + _PAD / 2, module=layout.module, bar_height=layout.bar_height, font_name=fonts.regular)
-            except ValueError as error:
-                logger.warning("Label of %s printed without barcode: %s", record.key, error)
+        if record.get("ean") is None or _ean_problems(record) or not layout.has_barcode:
+            return False
+        ean = as_ean13(str(record.get("ean", "")).strip())
+        if ean is None:
+            return False
+        try:
+            draw_ean13(canvas, ean, x + _PAD / 2, y + _PAD / 2, module=layout.module, bar_height=layout.bar_height, font_name=fonts.regular)
+        except ValueError as error:
+            logger.warning("Label of %s printed without barcode: %s", record.key, error)
+            return False
+        return True
 
     def _price(self, record: Record, x: float, baseline: float, width: float) -> None:
         canvas, fonts = self.canvas, self.fonts

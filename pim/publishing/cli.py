@@ -218,6 +218,10 @@ def _echo_outcome(outcome: dict[str, Any], as_json: bool) -> None:
     )
     for reason, count in sorted((result.get("reasons") or {}).items(), key=lambda item: -item[1]):
         click.echo(f"  {count:>8,}  {reason}", err=True)
+    if result.get("warnings"):
+        click.echo(f"{result['warnings']:,} warnings about published products (in the report):", err=True)
+        for reason, count in sorted((result.get("warning_reasons") or {}).items(), key=lambda item: -item[1]):
+            click.echo(f"  {count:>8,}  {reason}", err=True)
     if result.get("output"):
         click.echo(f"copied to {result['output']}", err=True)
 

@@ -104,6 +104,8 @@ class ExportResult:
     is_delta: bool
     output: Path | None = None
     pushed: list[str] = field(default_factory=list)
+    warnings: int = 0
+    warning_reasons: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the result as plain data for `--json` and job counts."""
@@ -117,6 +119,8 @@ class ExportResult:
             "unchanged": self.unchanged,
             "deleted": self.deleted,
             "reasons": self.reasons,
+            "warnings": self.warnings,
+            "warning_reasons": self.warning_reasons,
             "report": str(self.report_path) if self.report_path else None,
             "delta": self.is_delta,
             "output": str(self.output) if self.output else None,
@@ -505,14 +509,22 @@ class _Report:
         self.path = path
         self.handle = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115 - closed in close()
         self.writer = csv.writer(self.handle)
-        self.writer.writerow(["sku", "reason", "field", "message"])
+        self.writer.writerow(["sku", "reason", "field", "message", "outcome"])
         self.reasons: Counter[str] = Counter()
         self.count = 0
+        self.warning_reasons: Counter[str] = Counter()
+        self.warnings = 0
 
     def skip(self, skip: Skip) -> None:
-        self.writer.writerow([skip.sku, skip.reason, skip.field, skip.message])
+        self.writer.writerow([skip.sku, skip.reason, skip.field, skip.message, "skipped"])
         self.reasons[skip.reason] += 1
         self.count += 1
+
+    def warn(self, sku: str, problem: Problem) -> None:
+        """Note something about a product that is in the feed all the same."""
+        self.writer.writerow([sku, problem.code, problem.field, problem.message, "published"])
+        self.warning_reasons[problem.code] += 1
+        self.warnings += 1
 
     def close(self) -> None:
         self.handle.close()
@@ -592,6 +604,7 @@ def run_export(
         changed_since = last_success.started_at if last_success is not None else None
         items = _items(resolver, definition, feed_format, settings, report, counts, digests, reporter, changed_since, skus)
         feed_format.rejected = []
+        feed_format.warnings = []
         with _fewer_collections():
             feed_format.write(items, settings, sink)
         sink.close_all()
@@ -599,6 +612,8 @@ def run_export(
             report.skip(Skip(sku, problem.code, problem.field, problem.message))
             digests.rejected.add(sku)
             counts.exported -= 1
+        for sku, problem in feed_format.warnings:
+            report.warn(sku, problem)
         report.close()
     except BaseException as exc:
         if isinstance(items, Generator):
@@ -647,6 +662,8 @@ def run_export(
             "unchanged": counts.unchanged,
             "deleted": counts.deleted,
             "reasons": dict(report.reasons),
+            "warnings": report.warnings,
+            "warning_reasons": dict(report.warning_reasons),
             "renditions_made": counts.renditions_made,
             "renditions_cached": counts.renditions_cached,
         }
@@ -667,6 +684,8 @@ def run_export(
         unchanged=counts.unchanged,
         deleted=counts.deleted,
         reasons=dict(report.reasons),
+        warnings=report.warnings,
+        warning_reasons=dict(report.warning_reasons),
         report_path=final / "report.csv",
         is_delta=is_delta,
         output=target,
@@ -717,64 +736,21 @@ def _default_options(definition: Definition) -> dict[str, Any]:
     return {"csv_columns": columns}
 
 
-def _batches(definition: Definition, extra: Any, is_grouped: bool) -> Iterator[list[Any]]:
-    """Yield batches of product rows of the selection, by keyset.
-
-    For formats that nest variants under their model, products without a model come first,
-    then the variants of a few hundred root models at a time, so every group is whole in one
-    batch and memory stays flat.
-    """
-    statement = _selection(definition)
-    if extra is not None:
-        statement = statement.where(extra)
-    if not is_grouped:
-        yield from _keyset(statement)
-        return
-    yield from _keyset(statement.where(Product.parent_id.is_(None)))
-    last_model = 0
-    while True:
-        roots = list(
-            db.session.scalars(
-                select(ProductModel.id).where(ProductModel.parent_id.is_(None), ProductModel.id > last_model).order_by(ProductModel.id).limit(BATCH // 5)
-            )
-        )
-        if not roots:
-            return
-        last_model = roots[-1]
-        root_of = {root: root for root in roots}
-        for sub_id, root_id in db.session.execute(select(ProductModel.id, ProductModel.parent_id).where(ProductModel.parent_id.in_(roots))).all():
-            root_of[sub_id] = root_id
-        ids = list(db.session.scalars(statement.where(Product.parent_id.in_(list(root_of))).order_by(Product.id)))
-        for start in range(0, len(ids), 5 * BATCH):
-            chunk = ids[start : start + 5 * BATCH]
-            rows = list(db.session.execute(select(*_ROW_COLUMNS).where(Product.id.in_(chunk))))
-            rows.sort(key=lambda row: (root_of[row.parent_id], row.id))
-            yield rows
-
-
-def _keyset(statement: Any) -> Iterator[list[Any]]:
-    # the selection's own statement reads the rows too: one query per batch, joins kept
-    rows_statement = statement.with_only_columns(*_ROW_COLUMNS)
-    last = 0
-    while True:
-        rows = list(db.session.execute(rows_statement.where(Product.id > last).order_by(Product.id).limit(BATCH)))
-        if not rows:
-            return
-        last = rows[-1].id
-        yield rows
-
-
 def _id_batches(definition: Definition, extra: Any, is_grouped: bool) -> Iterator[list[int]]:
     """Yield the ids of the selection in batches, in the order the feed lists them.
 
-    The same batches as `_batches`: by keyset; for formats that nest variants under their model,
-    products without a model first, then the variants of a few hundred root models at a time,
-    sorted by root model so every group is whole. Only ids are read here, so a batch can be
+    By keyset; for formats that nest variants under their model, products without a model
+    first, then the variants of a few hundred root models at a time, sorted by root model so
+    every group is whole. Only ids are read here, so a batch can be
     resolved in this process or in the helper process alike (`_rows_of`).
     """
     statement = _selection(definition)
     if extra is not None:
         statement = statement.where(extra)
+    narrow = _narrow_selection(statement)
+    if narrow is not None:
+        yield from _narrow_batches(narrow, is_grouped)
+        return
     # a whole feed takes most products: walking them by key is cheaper than SQLite's plan for the filter
     by_key = extra is None and db.session.get_bind().dialect.name == "sqlite"
     if not is_grouped:
@@ -804,6 +780,50 @@ def _id_batches(definition: Definition, extra: Any, is_grouped: bool) -> Iterato
         for start in range(0, len(pairs), 5 * BATCH):
             chunk = sorted(pairs[start : start + 5 * BATCH], key=lambda pair: (root_of[pair[1]], pair[0]))
             yield [product_id for product_id, _parent_id in chunk]
+
+
+# A selection of at most this many products is read at once (ids and models, a few MB) instead of walked.
+NARROW = 50_000
+
+
+def _narrow_selection(statement: Any) -> list[tuple[int, int | None]] | None:
+    """Return (id, model id) of every product of a selection of at most NARROW products, else None.
+
+    A printed catalogue, a delta or a run of chosen SKUs takes a few of the catalogue's products:
+    reading them in one query spares walking every product model (or every product) in turn.
+    """
+    pairs = db.session.execute(statement.with_only_columns(Product.id, Product.parent_id).limit(NARROW + 1)).all()
+    return None if len(pairs) > NARROW else [(product_id, parent_id) for product_id, parent_id in pairs]
+
+
+def _narrow_batches(pairs: list[tuple[int, int | None]], is_grouped: bool) -> Iterator[list[int]]:
+    """Yield a narrow selection's ids in the order `_id_batches` gives: by id, or variants grouped by root model."""
+    if not is_grouped:
+        ids = sorted(product_id for product_id, _parent_id in pairs)
+        for start in range(0, len(ids), BATCH):
+            yield ids[start : start + BATCH]
+        return
+    singles = sorted(product_id for product_id, parent_id in pairs if parent_id is None)
+    for start in range(0, len(singles), BATCH):
+        yield singles[start : start + BATCH]
+    parents = sorted({parent_id for _product_id, parent_id in pairs if parent_id is not None})
+    root_of: dict[int, int] = {}
+    for start in range(0, len(parents), BATCH):
+        chunk = parents[start : start + BATCH]
+        for model_id, parent_id in db.session.execute(select(ProductModel.id, ProductModel.parent_id).where(ProductModel.id.in_(chunk))).all():
+            root_of[model_id] = parent_id or model_id
+    variants = sorted((root_of[parent_id], product_id) for product_id, parent_id in pairs if parent_id in root_of)
+    batch: list[int] = []
+    last_root = None
+    for root, product_id in variants:
+        # a batch ends between two models only, so every group is whole in one batch
+        if len(batch) >= BATCH and root != last_root:
+            yield batch
+            batch = []
+        batch.append(product_id)
+        last_root = root
+    if batch:
+        yield batch
 
 
 def _keyset_ids(statement: Any, *, by_key: bool = False) -> Iterator[list[int]]:

@@ -33,6 +33,10 @@ def export_job(ctx: jobs.JobContext) -> None:
         ctx.count(name, getattr(result, name))
     for reason, count in result.reasons.items():
         ctx.count(f"skipped:{reason}", count)
+    if result.warnings:
+        ctx.count("warnings", result.warnings)
+        for reason, count in result.warning_reasons.items():
+            ctx.count(f"warning:{reason}", count)
     if result.report_path is not None:
         ctx.set_report(str(result.report_path))
     ctx.log(f"published {', '.join(entry['name'] for entry in result.files)} in {result.folder}")
@@ -55,6 +59,8 @@ def run_summary(run: ExportRun) -> dict[str, Any]:
         "unchanged": counts.get("unchanged", 0),
         "deleted": counts.get("deleted", 0),
         "reasons": counts.get("reasons", {}),
+        "warnings": counts.get("warnings", 0),
+        "warning_reasons": counts.get("warning_reasons", {}),
         "report": run.report_path,
         "delta": run.is_delta,
         "error": run.error,

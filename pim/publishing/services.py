@@ -265,6 +265,8 @@ def profile_summary(profile: ExportProfile, *, base_url: str | None = None) -> d
             "exported": counts.get("exported", 0),
             "skipped": counts.get("skipped", 0),
             "reasons": counts.get("reasons", {}),
+            "warnings": counts.get("warnings", 0),
+            "warning_reasons": counts.get("warning_reasons", {}),
             "report": run.report_path,
             "files": [entry["name"] for entry in run.files],
         }

@@ -26,6 +26,8 @@ from exporters.pdf import (
     fit_text,
     glyphs,
     load_fonts,
+    missing_characters,
+    missing_glyph_problem,
     page_size,
     printable,
     text_width,
@@ -70,11 +72,18 @@ def test_default_fonts_cover_cyrillic_and_currency_signs(fonts) -> None:
         assert printable("Кофе «Арабика» — 1\u00a0299,00\u00a0₽, № 5, 12,50 €", font) == "Кофе «Арабика» — 1\u00a0299,00\u00a0₽, № 5, 12,50 €"
 
 
-def test_characters_the_font_lacks_are_substituted_or_dropped(fonts) -> None:
+def test_characters_the_font_lacks_are_substituted_or_marked_visibly(fonts) -> None:
     # Source Sans Pro has no non-breaking hyphen, thin space, emoji or Chinese characters
     lacking = "\u2011\u2009😀中"
     assert not any(ord(char) in glyphs(fonts.regular) for char in lacking)
-    assert printable("Wi\u2011Fi\u2009роутер 😀 中国", fonts.regular) == "Wi-Fi роутер  "
+    assert printable("Wi\u2011Fi\u2009роутер 😀 中国", fonts.regular) == "Wi-Fi роутер ? ??"
+    # typographic substitutes are no loss; the others are named for the report
+    assert missing_characters("Wi\u2011Fi\u2009роутер 😀 中国 中", fonts.regular) == "😀中国"
+    assert missing_characters("Кофе «Арабика» — 1\u00a0299,00\u00a0₽", fonts.regular) == ""
+    problem = missing_glyph_problem(["Чай 中国", "Tea 😀"], fonts.regular)
+    assert problem is not None and problem.code == "glyph_missing"
+    assert "中 (U+4E2D)" in problem.message and "😀 (U+1F600)" in problem.message and "printed as ?" in problem.message
+    assert missing_glyph_problem(["Чай", "Tea"], fonts.regular) is None
 
 
 def test_controls_and_invisible_characters_never_reach_the_page(fonts) -> None:
@@ -85,7 +94,8 @@ def test_a_profile_font_is_used_and_checked_for_its_own_glyphs() -> None:
     vera = load_fonts({"font": str(VERA)})
     assert vera.regular == vera.bold
     # Bitstream Vera has typographic quotes but no Cyrillic and no rouble sign
-    assert printable("“Alta” sneaker – Кеды, 8 990 ₽", vera.regular) == "“Alta” sneaker – , 8 990 "
+    assert printable("“Alta” sneaker – Кеды, 8 990 ₽", vera.regular) == "“Alta” sneaker – ????, 8 990 ?"
+    assert missing_characters("“Alta” sneaker – Кеды, 8 990 ₽", vera.regular) == "Кеды₽"
 
 
 def test_missing_font_file_is_a_clear_error(tmp_path: Path) -> None:

@@ -397,12 +397,32 @@ def test_missing_or_unreadable_image_gets_a_placeholder(tmp_path: Path, images: 
     first, second = coffees(images)
     first.fields["image"] = [str(tmp_path / "renditions" / "missing.jpg")]
     second.fields["image"] = [str(broken)]
-    path = write([first, second], tmp_path)
+    third = belt()
+    feed = PrintCatalogue()
+    sink = FolderSink(tmp_path)
+    feed.write(iter([first, second, third]), settings(), sink)
+    sink.close()
+    path = tmp_path / "print_spring.pdf"
     assert image_xobjects(path) == set()
     page = pymupdf.open(path)[2]
     placeholders = [drawing for drawing in page.get_drawings() if drawing.get("fill") == pytest.approx((0.95, 0.95, 0.95), abs=0.01)]
     assert len(placeholders) == 2
     assert "Кофе молотый для турки, 1 кг" in page.get_text()
+    # every placeholder is noted: the two unreadable files, and the belt that has no image at all
+    noted = sorted((key, problem.code) for key, problem in feed.warnings)
+    assert noted == sorted([(first.key, "image_unreadable"), (second.key, "image_unreadable"), ("BELT-LEATHER-95", "no_image")])
+    assert feed.rejected == []
+
+
+def test_characters_the_font_lacks_are_marked_visibly_and_noted(tmp_path: Path, images: dict[str, str]) -> None:
+    coffee = coffees(images)[0]
+    coffee.fields["name"] = "Кофе 珈琲 «Арабика»"
+    feed = PrintCatalogue()
+    sink = FolderSink(tmp_path)
+    feed.write(iter([coffee]), settings(), sink)
+    sink.close()
+    assert "Кофе ?? «Арабика»" in "".join(page_texts(tmp_path / "print_spring.pdf"))
+    assert [(key, problem.field, problem.code) for key, problem in feed.warnings] == [(coffee.key, "name", "glyph_missing")]
 
 
 # --- options and streaming -----------------------------------------------------------------

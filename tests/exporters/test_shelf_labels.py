@@ -219,9 +219,6 @@ def test_per_100_g_option_prints_on_the_label(tmp_path: Path) -> None:
         ({"net_weight": Measure(Decimal("1.5"), "POUND")}, "net_weight", "invalid_unit"),
         ({"net_weight": Measure(Decimal("0"), "KILOGRAM")}, "net_weight", "invalid"),
         ({"net_weight": "750 г"}, "net_weight", "invalid"),
-        ({"ean": "4600682000014"}, "ean", "invalid_gtin"),
-        ({"ean": "96385074"}, "ean", "barcode_unsupported"),
-        ({"ean": "14600682000010"}, "ean", "barcode_unsupported"),
         ({"old_price": eur("349")}, "old_price", "invalid"),
         ({"unit": "pack"}, "unit", "not_allowed"),
         ({"price": None}, "price", "required"),
@@ -233,6 +230,39 @@ def test_record_breaking_a_rule_gets_one_problem_for_its_field(fields: dict[str,
     coffee = grocery()[0]
     coffee.fields.update(fields)
     assert [(problem.field, problem.code) for problem in ShelfLabels().check(coffee, settings())] == [(field, code)]
+
+
+@pytest.mark.parametrize(
+    ("ean", "code"),
+    [("4600682000014", "invalid_gtin"), ("460068200001", "invalid_gtin"), ("96385074", "barcode_unsupported"), ("14600682000010", "barcode_unsupported")],
+)
+def test_label_with_a_bad_ean_is_printed_without_a_barcode_and_noted(tmp_path: Path, ean: str, code: str) -> None:
+    coffee, milk = grocery()[:2]
+    coffee.fields["ean"] = ean
+    assert ShelfLabels().check(coffee, settings()) == []
+    labels = ShelfLabels()
+    sink = FolderSink(tmp_path)
+    labels.write(iter([coffee, milk]), settings(), sink)
+    sink.close()
+    text = page_texts(tmp_path / "labels_store_12.pdf")[0]
+    assert "Арт. COFFEE-ARABICA-750" in text and "299,00 ₽" in text
+    # only the good EAN scans: the wrong one is never "repaired" into another number
+    assert decode(render(tmp_path / "labels_store_12.pdf")) == [("4006381333931", "EAN13")]
+    assert [(sku, problem.field, problem.code) for sku, problem in labels.warnings] == [("COFFEE-ARABICA-750", "ean", code)]
+    assert "printed without a barcode" in labels.warnings[0][1].message
+
+
+def test_characters_the_font_lacks_are_marked_and_noted(tmp_path: Path) -> None:
+    tea = grocery()[3]
+    tea.fields["name"] = "Чай 龍井 «Лунцзин», 100 г"
+    labels = ShelfLabels()
+    sink = FolderSink(tmp_path)
+    labels.write(iter([tea]), settings(), sink)
+    sink.close()
+    assert "Чай ?? «Лунцзин»" in page_texts(tmp_path / "labels_store_12.pdf")[0]
+    [(sku, problem)] = labels.warnings
+    assert (sku, problem.field, problem.code) == ("TEA-GREEN-100", "name", "glyph_missing")
+    assert "龍 (U+9F8D)" in problem.message
 
 
 def test_upc_a_and_gtin14_with_indicator_zero_print_as_ean13(tmp_path: Path) -> None:

@@ -111,6 +111,25 @@ def test_labels_carry_scannable_barcodes_of_their_products(actor):
     assert "/ кг" in pdf_text(labels) or "/ л" in pdf_text(labels)
 
 
+def test_a_label_with_a_wrong_check_digit_is_printed_without_barcode_and_reported(actor):
+    install_preset("shelf_labels", actor=actor)
+    good, bad = groceries(2)
+    wrong = ean_of(bad)[:-1] + str((int(ean_of(bad)[-1]) + 1) % 10)
+    update_product(bad.identifier, values={"ean": [{"locale": None, "scope": None, "data": wrong}]}, actor=actor)
+
+    result = run_export("shelf_labels", skus=[good.identifier, bad.identifier])
+
+    assert (result.exported, result.skipped, result.warnings) == (2, 0, 1)
+    assert result.warning_reasons == {"invalid_gtin": 1}
+    labels = result.folder / "shelf_labels.pdf"
+    assert barcodes(labels) == [ean_of(good)]
+    assert bad.identifier in pdf_text(labels)
+    with open(result.report_path, newline="", encoding="utf-8") as handle:
+        [row] = list(csv.DictReader(handle))
+    assert (row["sku"], row["reason"], row["field"], row["outcome"]) == (bad.identifier, "invalid_gtin", "ean", "published")
+    assert f"ean {wrong} has a wrong check digit" in row["message"] and "without a barcode" in row["message"]
+
+
 def test_a_price_campaign_prints_exactly_the_labels_it_changed(actor):
     install_preset("shelf_labels", actor=actor)
     full = run_export("shelf_labels")
