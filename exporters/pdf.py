@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -152,6 +153,9 @@ SUBSTITUTES: dict[str, str] = {
 _INVISIBLE = frozenset("\u00ad\u200b\u200c\u200d\u2060\ufeff")
 
 
+# Characters `printable` drops or turns into spaces whatever the font: controls and invisible ones.
+_NEEDS_CARE = re.compile("[\x00-\x1f\x7f-\x9f" + "".join(sorted(_INVISIBLE)) + "]")
+
 # What stands, visibly, for a character the font cannot draw and that has no substitute.
 MISSING_MARK = "?"
 
@@ -162,6 +166,9 @@ def printable(text: str, font_name: str) -> str:
     Line breaks and tabs become spaces; control and invisible characters are dropped.
     """
     available = glyphs(font_name)
+    if _NEEDS_CARE.search(text) is None and available.issuperset(map(ord, text)):
+        # the common case, checked at C speed: nothing to drop, every glyph there
+        return text
     out: list[str] = []
     for char in text:
         if char in "\t\n\r\v\f":
@@ -181,13 +188,10 @@ def _substitute(char: str, available: frozenset[int]) -> str:
     return char
 
 
-_PRINTABLE_ASCII = frozenset(range(32, 127))
-
-
 def missing_characters(text: str, font_name: str) -> str:
     """Return, once each and in order, the characters of a text that `printable` replaces with the missing mark."""
     available = glyphs(font_name)
-    if text.isascii() and _PRINTABLE_ASCII <= available:
+    if available.issuperset(map(ord, text)):
         return ""
     missing: dict[str, None] = {}
     for char in text:

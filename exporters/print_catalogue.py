@@ -460,7 +460,12 @@ class PrintCatalogue(FeedFormat):
         FieldRule("image", kind="list", description="Local paths of image renditions; the first is printed."),
         FieldRule("description", description="Short text, cut to the lines the block has."),
         FieldRule("attributes", kind="list", description="Key attributes as Param(name, value, unit)."),
-        FieldRule("category", required=True, kind="any", description="Id of the product's category in the channel's tree."),
+        FieldRule(
+            "category",
+            required=True,
+            kind="list",
+            description="Id of the product's category in the channel's tree, or a list of ids: the product is printed in each of those sections.",
+        ),
         FieldRule("variant", description="A variant's axis values, e.g. Black / 42."),
     )
 
@@ -469,8 +474,8 @@ class PrintCatalogue(FeedFormat):
         problems = super().check(record)
         problems.extend(price_problems(record))
         category = record.get("category")
-        if settings is not None and category is not None and str(category).strip() not in self._tree(settings):
-            problems.append(Problem("category", f"category {category} is not in the channel's category tree", "unknown_category"))
+        if settings is not None and category is not None and not _sections_of(category, self._tree(settings)):
+            problems.append(Problem("category", f"category {_shown(category)} is not in the channel's category tree", "unknown_category"))
         return problems
 
     def _tree(self, settings: FeedSettings) -> CategoryTree:
@@ -517,16 +522,19 @@ class PrintCatalogue(FeedFormat):
                     continue
                 category = item.get("category")
                 block = _single_block(item, settings, grid.attributes_shown, words)
-            key = str(category).strip() if category is not None else ""
-            if key not in tree:
-                self.rejected.append((block.key, Problem("category", f"category {category} is not in the channel's category tree", "unknown_category")))
+            keys = _sections_of(category, tree)
+            if not keys:
+                self.rejected.append((block.key, Problem("category", f"category {_shown(category)} is not in the channel's category tree", "unknown_category")))
                 continue
             self._note(block, fonts)
-            section = sections.get(key)
-            if section is None:
-                section = sections[key] = Section(key, tree.labels[key], tree.ancestors(key))
-            section.offsets.append(spool.add(block))
-            section.spans.append(block_span(grid, block))
+            # a product in several categories is printed in each section, from one spooled block
+            offset, span = spool.add(block), block_span(grid, block)
+            for key in keys:
+                section = sections.get(key)
+                if section is None:
+                    section = sections[key] = Section(key, tree.labels[key], tree.ancestors(key))
+                section.offsets.append(offset)
+                section.spans.append(span)
         ordered = sorted(sections.values(), key=lambda section: tree.order[section.id])
         for section in ordered:
             section.pages = max(page for page, _, _, _ in placements(section.spans, grid)) + 1
@@ -539,6 +547,16 @@ class PrintCatalogue(FeedFormat):
         problem = missing_glyph_problem([block.name], fonts.bold) or missing_glyph_problem(texts, fonts.regular, "description")
         if problem is not None:
             self.warnings.append((block.key, problem))
+
+
+def _sections_of(category: Any, tree: CategoryTree) -> list[str]:
+    """Return the ids of the tree's categories a record's `category` (one id or a list) names, once each."""
+    values = category if isinstance(category, list | tuple) else [] if category is None else [category]
+    return [key for key in dict.fromkeys(str(value).strip() for value in values) if key in tree]
+
+
+def _shown(category: Any) -> str:
+    return ", ".join(map(str, category)) if isinstance(category, list | tuple) else str(category)
 
 
 # --- drawing -------------------------------------------------------------------------------

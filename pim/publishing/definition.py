@@ -47,6 +47,7 @@ TRANSFORMS = {
     "limit",
     "previous_price",
     "local",
+    "all",
     "otherwise",
 }
 # group: the root product model's code; parent: the model just above the product (a colour
@@ -459,6 +460,10 @@ def _check_transforms(where: str, spec: Mapping[str, Any], attribute: AttributeI
                     problems.add(where, f"previous_price {key} takes a number of days from 1 to 366, got {value!r}")
     if spec.get("local") is not None and ("images" not in spec or not isinstance(spec.get("local"), bool)):
         problems.add(where, "local applies to images and takes true or false")
+    if spec.get("all") is not None and ("category" not in spec or not isinstance(spec.get("all"), bool)):
+        problems.add(where, "all applies to category and takes true or false")
+    elif spec.get("all") and spec.get("category") == "mapped":
+        problems.add(where, "all lists the product's categories by id, code, label or path, not mapped")
     currency = spec.get("currency")
     if currency is not None and currency not in structure.currencies:
         problems.add(where, f"Currency {currency!r} is not enabled", ErrorCode.UNKNOWN_CURRENCY)
@@ -638,7 +643,7 @@ def compile_field(spec: Any, ctx: CompileContext) -> FieldFunction:
     elif "property" in spec:
         base = _compile_property(spec["property"])
     elif "category" in spec:
-        base = _compile_category(spec["category"], spec.get("key"))
+        base = _compile_category(spec["category"], spec.get("key"), every=bool(spec.get("all", False)))
     elif "images" in spec:
         base = _compile_images(spec["images"], ctx, locale, local=bool(spec.get("local", False)))
     else:
@@ -805,7 +810,15 @@ def _compile_property(name: str) -> FieldFunction:
     return getters[name]
 
 
-def _compile_category(output: str, key: str | None) -> FieldFunction:
+def _compile_category(output: str, key: str | None, *, every: bool = False) -> FieldFunction:
+    """Read the product's deepest category of the channel's tree; with `every`, all its categories there."""
+    if every:
+
+        def read_every(view: ProductView) -> Any:
+            return [getattr(category, output) for category in view.categories] or None
+
+        return read_every
+
     def read(view: ProductView) -> Any:
         for category in view.categories:
             if output == "mapped":

@@ -109,6 +109,12 @@ def make_rendition(source: Path, target: Path, spec: RenditionSpec) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         with Image.open(source, formats=list(IMAGE_FORMATS)) as opened:
+            if opened.format == "JPEG":
+                # decode a big photo at 1/2, 1/4 or 1/8 scale when that still leaves twice the
+                # box (as Pillow's own thumbnail does); a quarter turn swaps the box's sides
+                turned = opened.getexif().get(0x0112, 1) in (5, 6, 7, 8)
+                width, height = (spec.height, spec.width) if turned else (spec.width, spec.height)
+                opened.draft(opened.mode, (2 * width, 2 * height))
             image = ImageOps.exif_transpose(opened)
             icc = image.info.get("icc_profile")
             if icc:

@@ -365,6 +365,25 @@ def test_placement_is_deterministic_and_wide_blocks_start_a_fresh_row() -> None:
     ]
 
 
+def test_product_in_two_categories_is_printed_in_both_sections_with_one_picture(tmp_path: Path, images: dict[str, str]) -> None:
+    gift, other = coffees(images)
+    gift.fields["category"] = ["21", "3", "99", "21"]
+    feed = PrintCatalogue()
+    assert feed.check(gift, settings()) == []
+    assert [p.code for p in feed.check(replace(gift, fields={**gift.fields, "category": ["98", "99"]}), settings())] == ["unknown_category"]
+    sink = FolderSink(tmp_path)
+    feed.write(iter([gift, other, belt()]), settings(), sink)
+    sink.close()
+    texts = page_texts(tmp_path / "print_spring.pdf")
+    # cover, contents, then the coffee section and the accessories section
+    assert len(texts) == 4 and "Продукты › Кофе\n3" in texts[1] and "Аксессуары\n4" in texts[1]
+    assert "Арабика Бразилия" in texts[2] and "Кофе молотый" in texts[2]
+    assert "Арабика Бразилия" in texts[3] and "Ремень кожаный" in texts[3]
+    assert "".join(texts).count("COFFEE-ARABICA-250") == 2
+    assert len(image_xobjects(tmp_path / "print_spring.pdf")) == 1
+    assert feed.rejected == []
+
+
 def test_records_outside_the_tree_are_left_out_and_reported(tmp_path: Path, images: dict[str, str]) -> None:
     stray = replace(belt(), key="BELT-STRAY", fields={**belt().fields, "category": "77"})
     feed = PrintCatalogue()

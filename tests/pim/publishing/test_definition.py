@@ -11,7 +11,7 @@ import yaml
 
 from exporters import get_format
 from exporters.base import Money
-from pim.catalog.services import ProductInput
+from pim.catalog.services import ProductInput, update_product
 from pim.errors import Invalid
 from pim.jobs.schedule import find_schedule
 from pim.publishing.definition import CompileContext, ProductView, compile_field, read_definition
@@ -155,6 +155,8 @@ def test_apply_definition_lists_every_problem_at_once(demo_catalog, actor):
         pytest.param(with_field("vendor", {"attribute": "brand", "constant": "Aurora"}), "fields.vendor", "required", "exactly one", id="two-sources"),
         pytest.param(with_field("picture", {"images": ["description"]}), "fields.picture", "unknown", "image", id="images-of-text"),
         pytest.param(with_field("categoryId", {"category": "slug"}), "fields.categoryId", "unknown", "category", id="unknown-category-output"),
+        pytest.param(with_field("categoryId", {"category": "mapped", "all": True}), "fields.categoryId", "invalid_format", "not mapped", id="all-mapped"),
+        pytest.param(with_field("vendor", {"attribute": "brand", "all": True}), "fields.vendor", "invalid_format", "all applies", id="all-without-category"),
         pytest.param(with_field("vendorCode", {"property": "barcode"}), "fields.vendorCode", "unknown", "barcode", id="unknown-property"),
         pytest.param(with_field("param", {"params": [{"attribute": "color"}]}), "fields.param[0]", "required", "name", id="param-without-name"),
         pytest.param(
@@ -279,6 +281,7 @@ TRANSFORMS: dict[str, Any] = {
         "colour_code": {"attribute": "color", "option": "code"},
         "google_category": {"category": "mapped"},
         "category": {"category": "path"},
+        "category_codes": {"category": "code", "all": True},
         "active": {"property": "enabled", "booleans": ["ja", "nein"]},
         "condition": {"constant": "neu"},
         "link": {"url": "/products/{sku}"},
@@ -376,6 +379,13 @@ def test_category_mapping_is_inherited_down_the_tree(shop_de):
 
 def test_category_path_reads_labels_from_below_the_tree_root(shop_de):
     assert fields_of("HP 300/ä")["category"] == "Electronics > Audio > Headphones"
+
+
+def test_all_lists_every_category_of_the_product(shop_de, actor):
+    update_product("SPK-100", values={}, categories=["speakers", "headphones"], actor=actor)
+
+    assert fields_of("HP 300/ä")["category_codes"] == ["headphones"]
+    assert sorted(fields_of("SPK-100")["category_codes"]) == ["headphones", "speakers"]
 
 
 def test_booleans_and_constants(shop_de):
