@@ -30,7 +30,8 @@ LAYOUTS = {"1 process x 1 job": (1, 1), "1 process x 2 jobs (threads)": (1, 2), 
 
 
 def environment(database_url: str, redis_url: str) -> dict[str, str]:
-    instance = OUT / "workers-instance"
+    # the instance bench/load_catalog.py loaded into: the products' pictures are in its media folder
+    instance = OUT / "instance"
     instance.mkdir(parents=True, exist_ok=True)
     return {
         **os.environ,
@@ -108,7 +109,11 @@ def run_layout(app: Any, env: dict[str, str], profiles: list[str], processes: in
                 if job.status != JobStatus.SUCCEEDED:
                     raise SystemExit(f"job {job.id} ({job.type}) {job.status.value}: {job.error}")
                 run = run_of_job(job.id)
-                exported += int((run.counts or {}).get("exported", 0)) if run else 0
+                counts = (run.counts or {}) if run else {}
+                exported += int(counts.get("exported", 0))
+                if not counts.get("exported"):
+                    # an empty feed measures nothing: say why its products were skipped
+                    raise SystemExit(f"job {job.id} exported no product; skipped for {counts.get('reasons')}")
             db.session.remove()
     finally:
         for worker in workers:
