@@ -27,6 +27,7 @@ class Progress:
         self.done = 0
         self.started = time.monotonic()
         self.last = 0.0
+        self.shown: int | None = None
         self.is_tty = sys.stderr.isatty()
 
     def update(self, done: int) -> None:
@@ -35,7 +36,12 @@ class Progress:
         now = time.monotonic()
         if now - self.last < (0.2 if self.is_tty else 5.0) and done != self.total:
             return
+        self._draw(now)
+
+    def _draw(self, now: float) -> None:
+        done = self.done
         self.last = now
+        self.shown = done
         rate = done / max(now - self.started, 1e-9)
         if self.is_tty and self.total:
             width = 30
@@ -47,7 +53,9 @@ class Progress:
             sys.stderr.write(f"{self.label}: {done:,}{total} ({rate:,.0f}/s)\n")
 
     def finish(self) -> None:
-        """End the progress display."""
+        """End the progress display, showing the final count when the last line shown is behind it."""
+        if self.shown is not None and self.shown != self.done:
+            self._draw(time.monotonic())
         if self.is_tty:
             sys.stderr.write("\n")
 

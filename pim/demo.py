@@ -192,8 +192,48 @@ CATEGORY_TREE = {
 }
 
 
+# Category names in the demo's other languages, so a Russian or German catalogue has its own headings.
+CATEGORY_NAMES: dict[str, tuple[str, str]] = {
+    "footwear": ("Schuhe", "Обувь"),
+    "men_shoes": ("Herrenschuhe", "Мужская обувь"),
+    "men_sneakers": ("Herren-Sneaker", "Мужские кроссовки"),
+    "men_boots": ("Herrenstiefel", "Мужские ботинки"),
+    "men_formal": ("Herren-Business-Schuhe", "Мужские туфли"),
+    "women_shoes": ("Damenschuhe", "Женская обувь"),
+    "women_sneakers": ("Damen-Sneaker", "Женские кроссовки"),
+    "women_boots": ("Damenstiefel", "Женские сапоги"),
+    "women_sandals": ("Damensandalen", "Женские сандалии"),
+    "kids_shoes": ("Kinderschuhe", "Детская обувь"),
+    "apparel": ("Bekleidung", "Одежда"),
+    "tops": ("Oberteile", "Верх"),
+    "sweaters": ("Pullover", "Свитеры"),
+    "shirts": ("Hemden", "Рубашки"),
+    "bottoms": ("Hosen und Röcke", "Брюки и юбки"),
+    "outerwear": ("Oberbekleidung", "Верхняя одежда"),
+    "jackets": ("Jacken", "Куртки"),
+    "vests": ("Westen", "Жилеты"),
+    "electronics": ("Elektronik", "Электроника"),
+    "tv": ("Fernseher", "Телевизоры"),
+    "audio": ("Audio", "Аудиотехника"),
+    "headphones": ("Kopfhörer", "Наушники"),
+    "speakers": ("Lautsprecher", "Колонки"),
+    "phones": ("Telefone", "Телефоны"),
+    "grocery": ("Lebensmittel", "Продукты"),
+    "dairy": ("Milchprodukte", "Молочные продукты"),
+    "bakery": ("Backwaren", "Выпечка"),
+    "beverages": ("Getränke", "Напитки"),
+    "pantry": ("Vorratsschrank", "Бакалея"),
+    "black_friday": ("Black Friday", "Чёрная пятница"),
+    "summer_sale": ("Sommerschlussverkauf", "Летняя распродажа"),
+    "new_collection": ("Neue Kollektion", "Новая коллекция"),
+}
+
+
 def _label(code: str) -> dict[str, str]:
-    return {"en_US": code.replace("_", " ").capitalize()}
+    labels = {"en_US": code.replace("_", " ").capitalize()}
+    if code in CATEGORY_NAMES:
+        labels["de_DE"], labels["ru_RU"] = CATEGORY_NAMES[code]
+    return labels
 
 
 def _install_categories() -> None:
@@ -204,7 +244,7 @@ def _install_categories() -> None:
             create_category(child, parent=department, labels=_label(child), sort_order=child_order)
             for leaf_order, leaf in enumerate(grandchildren):
                 create_category(leaf, parent=child, labels=_label(leaf), sort_order=leaf_order)
-    create_category("seasonal", labels={"en_US": "Seasonal campaigns"})
+    create_category("seasonal", labels={"en_US": "Seasonal campaigns", "de_DE": "Saisonale Aktionen", "ru_RU": "Сезонные акции"})
     for order, code in enumerate(("black_friday", "summer_sale", "new_collection")):
         create_category(code, parent="seasonal", labels=_label(code), sort_order=order)
 

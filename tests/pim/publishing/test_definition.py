@@ -378,7 +378,7 @@ def test_category_mapping_is_inherited_down_the_tree(shop_de):
 
 
 def test_category_path_reads_labels_from_below_the_tree_root(shop_de):
-    assert fields_of("HP 300/ä")["category"] == "Electronics > Audio > Headphones"
+    assert fields_of("HP 300/ä")["category"] == "Elektronik > Audio > Kopfhörer"
 
 
 def test_all_lists_every_category_of_the_product(shop_de, actor):
