@@ -13,14 +13,10 @@ import pytest
 from exporters import get_format
 from exporters.base import FeedSettings, Measure, Money, Param, Record
 from exporters.datamerge import FORCED_LINE_BREAK, InDesignDataMerge, value_text
-from tests.exporters.test_meta import FolderSink
+from tests.exporters.sinks import FolderSink, rub
 
 NBSP = "\u00a0"
 COLUMNS = ["sku", "group", "title", "price", "net_weight", "is_organic", "image", "badge"]
-
-
-def rub(amount: str) -> Money:
-    return Money(Decimal(amount), "RUB")
 
 
 def catalogue_records() -> list[Record]:

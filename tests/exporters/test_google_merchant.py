@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 from lxml import etree
@@ -17,37 +17,13 @@ from exporters import get_format
 from exporters.base import FeedSettings, Measure, Money, Record, gtin_problem, xml_text
 from exporters.google_merchant import GoogleMerchantFeed
 from tests.conftest import SHARED_DATA
+from tests.exporters.sinks import FolderSink, eur, rub
 
 GOLDEN = Path(__file__).parent / "golden" / "google_merchant"
 G = "{http://base.google.com/ns/1.0}"
 REQUIRED = ("id", "title", "description", "link", "image_link", "availability", "price")
 # Partner XML is never trusted: no entities, no DTD, no network.
 SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-
-
-class FolderSink:
-    """Open each file of a feed under a folder; the test closes them, as the publisher would."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.files: dict[str, IO[bytes]] = {}
-
-    def open(self, name: str) -> IO[bytes]:
-        file = (self.folder / name).open("wb")
-        self.files[name] = file
-        return file
-
-    def close(self) -> None:
-        for file in self.files.values():
-            file.close()
-
-
-def eur(amount: str) -> Money:
-    return Money(Decimal(amount), "EUR")
-
-
-def rub(amount: str) -> Money:
-    return Money(Decimal(amount), "RUB")
 
 
 def shoe_records() -> list[Record]:

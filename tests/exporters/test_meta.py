@@ -10,13 +10,14 @@ from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
 from exporters import get_format
 from exporters.base import FeedSettings, Measure, Money, Record
 from exporters.meta import MetaCatalogFeed
+from tests.exporters.sinks import FolderSink, eur, rub
 
 GOLDEN = Path(__file__).parent / "golden" / "meta"
 COLUMNS = [
@@ -51,31 +52,6 @@ COLUMNS = [
     "custom_label_3",
     "custom_label_4",
 ]
-
-
-class FolderSink:
-    """Open each file of a feed under a folder; the test closes them, as the publisher would."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.files: dict[str, IO[bytes]] = {}
-
-    def open(self, name: str) -> IO[bytes]:
-        file = (self.folder / name).open("wb")
-        self.files[name] = file
-        return file
-
-    def close(self) -> None:
-        for file in self.files.values():
-            file.close()
-
-
-def eur(amount: str) -> Money:
-    return Money(Decimal(amount), "EUR")
-
-
-def rub(amount: str) -> Money:
-    return Money(Decimal(amount), "RUB")
 
 
 def shoe_records() -> list[Record]:

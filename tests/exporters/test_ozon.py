@@ -6,13 +6,14 @@ import tracemalloc
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import orjson
 import pytest
 
 from exporters.base import FORMATS, FeedSettings, Money, Param, Record
 from exporters.ozon import OzonImportFeed, items_per_request
+from tests.exporters.sinks import FolderSink, rub
 
 GOLDEN = Path(__file__).parent / "golden" / "ozon"
 
@@ -47,28 +48,6 @@ DOCUMENTED_ITEM_FIELDS = {
 }
 DOCUMENTED_ATTRIBUTE_FIELDS = {"id", "complex_id", "values"}
 DOCUMENTED_VALUE_FIELDS = {"dictionary_value_id", "value"}
-
-
-class FolderSink:
-    """Open each file of the feed under a folder and remember the names in order."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.names: list[str] = []
-
-    def open(self, name: str) -> IO[bytes]:
-        self.names.append(name)
-        return (self.folder / name).open("wb")
-
-    def read(self, name: str) -> bytes:
-        return (self.folder / name).read_bytes()
-
-    def bodies(self) -> list[Any]:
-        return [orjson.loads(self.read(name)) for name in self.names]
-
-
-def rub(amount: str) -> Money:
-    return Money(Decimal(amount), "RUB")
 
 
 def shoe(sku: str, colour: str, colour_id: int, size: str, barcode: str) -> Record:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pymupdf
 import pypdf
@@ -17,34 +17,9 @@ import pytest
 from PIL import Image, ImageDraw
 
 from exporters import get_format
-from exporters.base import FeedSettings, Money, Param, Record, RecordGroup
+from exporters.base import FeedSettings, Param, Record, RecordGroup
 from exporters.print_catalogue import Grid, PrintCatalogue, placements
-
-
-class FolderSink:
-    """Open each file of a feed under a folder; the test closes them, as the publisher would."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.files: dict[str, IO[bytes]] = {}
-
-    def open(self, name: str) -> IO[bytes]:
-        file = (self.folder / name).open("wb")
-        self.files[name] = file
-        return file
-
-    def close(self) -> None:
-        for file in self.files.values():
-            file.close()
-
-
-def rub(amount: str) -> Money:
-    return Money(Decimal(amount), "RUB")
-
-
-def eur(amount: str) -> Money:
-    return Money(Decimal(amount), "EUR")
-
+from tests.exporters.sinks import FolderSink, eur, rub
 
 TREE = [
     ("1", None, "Обувь"),

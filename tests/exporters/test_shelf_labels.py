@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pymupdf
 import pypdf
@@ -17,33 +17,9 @@ from PIL import Image
 from reportlab.lib.units import mm
 
 from exporters import get_format
-from exporters.base import FeedSettings, Measure, Money, Record
+from exporters.base import FeedSettings, Measure, Record
 from exporters.shelf_labels import LabelLayout, Sheet, ShelfLabels, unit_price_text
-
-
-class FolderSink:
-    """Open each file of a feed under a folder; the test closes them, as the publisher would."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.files: dict[str, IO[bytes]] = {}
-
-    def open(self, name: str) -> IO[bytes]:
-        file = (self.folder / name).open("wb")
-        self.files[name] = file
-        return file
-
-    def close(self) -> None:
-        for file in self.files.values():
-            file.close()
-
-
-def rub(amount: str) -> Money:
-    return Money(Decimal(amount), "RUB")
-
-
-def eur(amount: str) -> Money:
-    return Money(Decimal(amount), "EUR")
+from tests.exporters.sinks import FolderSink, eur, rub
 
 
 def settings(locale: str = "ru_RU", **options: Any) -> FeedSettings:

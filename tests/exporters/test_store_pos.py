@@ -12,11 +12,7 @@ import pytest
 from exporters import get_format
 from exporters.base import FeedSettings, Money, Record, gtin_check_digit, gtin_problem
 from exporters.store_pos import OptionError, StorePosFeed, cut_at_word, in_store_ean
-from tests.exporters.test_meta import FolderSink
-
-
-def rub(amount: str) -> Money:
-    return Money(Decimal(amount), "RUB")
+from tests.exporters.sinks import FolderSink, rub
 
 
 def till_records() -> list[Record]:

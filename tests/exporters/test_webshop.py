@@ -10,13 +10,14 @@ import tracemalloc
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
 from exporters import get_format
 from exporters.base import FeedSettings, Measure, Money, Param, Record, RecordGroup
 from exporters.webshop import WebshopFeed
+from tests.exporters.sinks import FolderSink, eur
 
 GOLDEN = Path(__file__).parent / "golden" / "webshop"
 # The fields the export profile maps, which the publisher passes on as the CSV's columns.
@@ -51,27 +52,6 @@ SKELETON = {
         }
     ],
 }
-
-
-class FolderSink:
-    """Open the feed's files under a folder and close them when the run is over."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.files: list[IO[bytes]] = []
-
-    def open(self, name: str) -> IO[bytes]:
-        file = (self.folder / name).open("wb")
-        self.files.append(file)
-        return file
-
-    def close(self) -> None:
-        for file in self.files:
-            file.close()
-
-
-def eur(amount: str) -> Money:
-    return Money(Decimal(amount), "EUR")
 
 
 def shoe(sku: str, color: str, size: str, gtin: str, **extra: Any) -> Record:

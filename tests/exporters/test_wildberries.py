@@ -6,13 +6,14 @@ import tracemalloc
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import orjson
 import pytest
 
 from exporters.base import FORMATS, FeedSettings, Money, Param, Record, RecordGroup
 from exporters.wildberries import MAX_REQUEST_BYTES, WildberriesCardsFeed, max_request_bytes
+from tests.exporters.sinks import FolderSink, rub
 
 GOLDEN = Path(__file__).parent / "golden" / "wildberries"
 
@@ -24,29 +25,9 @@ DOCUMENTED_SIZE_FIELDS = {"techSize", "wbSize", "price", "skus"}
 DOCUMENTED_CHARACTERISTIC_FIELDS = {"id", "value"}
 
 
-class FolderSink:
-    """Open each file of the feed under a folder and remember the names in order."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.names: list[str] = []
-
-    def open(self, name: str) -> IO[bytes]:
-        self.names.append(name)
-        return (self.folder / name).open("wb")
-
-    def read(self, name: str) -> bytes:
-        return (self.folder / name).read_bytes()
-
-    def bodies(self) -> list[Any]:
-        return [orjson.loads(self.read(name)) for name in self.names]
-
-    def groups(self) -> list[Any]:
-        return [group for body in self.bodies() for group in body]
-
-
-def rub(amount: str) -> Money:
-    return Money(Decimal(amount), "RUB")
+def card_groups(sink: FolderSink) -> list[Any]:
+    """Return the card groups of every request body the feed wrote, in order."""
+    return [group for body in sink.bodies() for group in body]
 
 
 def shoe(colour: str, size: str, barcode: str, *, subject: int = 105) -> Record:
@@ -188,7 +169,7 @@ def test_empty_run_writes_one_empty_body(tmp_path: Path) -> None:
 
 
 def test_sizes_of_one_colour_merge_into_one_card(tmp_path: Path) -> None:
-    group = write(catalogue(), tmp_path).groups()[0]
+    group = card_groups(write(catalogue(), tmp_path))[0]
     assert group["subjectID"] == 105
     white, black = group["variants"]
     assert (white["vendorCode"], black["vendorCode"]) == ("SHOE-ALTA-WHT", "SHOE-ALTA-BLK")
@@ -200,7 +181,7 @@ def test_sizes_of_one_colour_merge_into_one_card(tmp_path: Path) -> None:
 
 
 def test_product_without_model_is_a_group_of_one_card_with_one_size(tmp_path: Path) -> None:
-    group = write([coffee()], tmp_path).groups()[0]
+    group = card_groups(write([coffee()], tmp_path))[0]
     assert group["subjectID"] == 3091
     [card] = group["variants"]
     assert card["sizes"] == [{"price": 1250, "skus": ["2012345678903"]}]
@@ -214,7 +195,7 @@ def test_numbers_keep_their_exact_decimal_digits(tmp_path: Path) -> None:
 
 
 def test_text_characteristics_are_lists_of_strings(tmp_path: Path) -> None:
-    card = write(catalogue(), tmp_path).groups()[0]["variants"][0]
+    card = card_groups(write(catalogue(), tmp_path))[0]["variants"][0]
     assert card["characteristics"][:2] == [{"id": 14177449, "value": ["белый"]}, {"id": 14177451, "value": ["кожа натуральная", "резина"]}]
 
 
@@ -222,18 +203,18 @@ def test_text_characteristics_are_lists_of_strings(tmp_path: Path) -> None:
 def test_price_is_whole_roubles_rounded_half_up(tmp_path: Path, amount: str, roubles: int) -> None:
     record = coffee()
     record.fields["price"] = rub(amount)
-    assert write([record], tmp_path).groups()[0]["variants"][0]["sizes"][0]["price"] == roubles
+    assert card_groups(write([record], tmp_path))[0]["variants"][0]["sizes"][0]["price"] == roubles
 
 
 def test_model_fields_fill_what_variants_leave_empty(tmp_path: Path) -> None:
     variant = shoe("белый", "42", "4601234567893")
     del variant.fields["brand"]
-    card = write([shoe_model(variant)], tmp_path).groups()[0]["variants"][0]
+    card = card_groups(write([shoe_model(variant)], tmp_path))[0]["variants"][0]
     assert card["brand"] == "Northwind"
 
 
 def test_keys_are_documented_fields(tmp_path: Path) -> None:
-    for group in write(catalogue(), tmp_path).groups():
+    for group in card_groups(write(catalogue(), tmp_path)):
         assert set(group) == DOCUMENTED_GROUP_FIELDS
         for card in group["variants"]:
             assert "vendorCode" in card
@@ -270,12 +251,12 @@ def test_any_character_in_text_gives_valid_json(tmp_path: Path) -> None:
 
 
 def test_group_of_thirty_colours_is_one_object(tmp_path: Path) -> None:
-    groups = write([colours(30)], tmp_path).groups()
+    groups = card_groups(write([colours(30)], tmp_path))
     assert [len(group["variants"]) for group in groups] == [30]
 
 
 def test_group_of_thirty_one_colours_is_split_into_objects_of_thirty(tmp_path: Path) -> None:
-    groups = write([colours(31)], tmp_path).groups()
+    groups = card_groups(write([colours(31)], tmp_path))
     assert [(group["subjectID"], len(group["variants"])) for group in groups] == [(105, 30), (105, 1)]
     assert groups[1]["variants"][0]["vendorCode"] == "SHOE-ALTA-C30"
 
@@ -285,7 +266,7 @@ def test_bodies_hold_at_most_one_hundred_groups(tmp_path: Path, count: int, size
     sink = write((standalone(number) for number in range(count)), tmp_path)
     assert [len(body) for body in sink.bodies()] == sizes
     assert sink.names == [f"wb_ru-{number:04d}.json" for number in range(1, len(sizes) + 1)]
-    vendor_codes = [group["variants"][0]["vendorCode"] for group in sink.groups()]
+    vendor_codes = [group["variants"][0]["vendorCode"] for group in card_groups(sink)]
     assert vendor_codes == [f"COFFEE-{number:05d}" for number in range(count)]
 
 
@@ -299,7 +280,7 @@ def test_new_body_starts_before_the_byte_cap_would_be_passed(tmp_path: Path) -> 
         # The next body's first object would not have fitted after a comma in the previous body.
         first_object = orjson.dumps(orjson.loads(sink.read(following))[0])
         assert len(sink.read(previous)) + 1 + len(first_object) > cap
-    assert [group["variants"][0]["vendorCode"] for group in sink.groups()] == [f"COFFEE-{number:05d}" for number in range(60)]
+    assert [group["variants"][0]["vendorCode"] for group in card_groups(sink)] == [f"COFFEE-{number:05d}" for number in range(60)]
 
 
 def test_body_may_reach_the_byte_cap_exactly(tmp_path: Path) -> None:
@@ -317,7 +298,7 @@ def test_group_larger_than_the_byte_cap_is_rejected(tmp_path: Path) -> None:
     big = shoe_model(shoe("белый", "42", "4601234567893"), shoe("белый", "43", "4601234567909"))
     big.variants[0].fields["description"] = "Кеды из натуральной кожи. " * 40
     sink = write([coffee(), big, hostile_tea()], tmp_path, feed=feed, max_request_bytes=1_500)
-    assert [group["variants"][0]["vendorCode"] for group in sink.groups()] == ["КОФЕ-SANTOS-1000", "TEA-EARL-GREY"]
+    assert [group["variants"][0]["vendorCode"] for group in card_groups(sink)] == ["КОФЕ-SANTOS-1000", "TEA-EARL-GREY"]
     assert [(key, problem.field, problem.code) for key, problem in feed.rejected] == [
         ("SHOE-ALTA-WHT-42", "variants", "too_large"),
         ("SHOE-ALTA-WHT-43", "variants", "too_large"),
@@ -339,7 +320,7 @@ def test_group_with_two_subjects_is_rejected_for_every_record(tmp_path: Path) ->
     feed = WildberriesCardsFeed()
     mixed = shoe_model(shoe("белый", "42", "4601234567893"), shoe("черный", "42", "4601234567916", subject=106))
     sink = write([mixed, coffee()], tmp_path, feed=feed)
-    assert [group["subjectID"] for group in sink.groups()] == [3091]
+    assert [group["subjectID"] for group in card_groups(sink)] == [3091]
     assert [(key, problem.field, problem.code) for key, problem in feed.rejected] == [
         ("SHOE-ALTA-WHT-42", "subjectID", "inconsistent"),
         ("SHOE-ALTA-BLK-42", "subjectID", "inconsistent"),
@@ -353,7 +334,7 @@ def test_size_twice_in_one_card_is_rejected_for_every_record(tmp_path: Path) -> 
     twice.key = "SHOE-ALTA-WHT-42-B"
     duplicated = shoe_model(shoe("белый", "42", "4601234567893"), twice, shoe("черный", "42", "4601234567916"))
     sink = write([duplicated, coffee()], tmp_path, feed=feed)
-    assert [group["subjectID"] for group in sink.groups()] == [3091]
+    assert [group["subjectID"] for group in card_groups(sink)] == [3091]
     assert [(key, problem.field, problem.code) for key, problem in feed.rejected] == [
         ("SHOE-ALTA-WHT-42", "techSize", "duplicate"),
         ("SHOE-ALTA-WHT-42-B", "techSize", "duplicate"),

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 from lxml import etree
@@ -16,31 +16,11 @@ from exporters import get_format
 from exporters.base import FeedSettings, Money, Param, Record, RecordGroup
 from exporters.yandex_market import YML_SCHEMA_PATH, YandexMarketFeed, YmlSettingsError, validate_yml
 from tests.conftest import SHARED_DATA
+from tests.exporters.sinks import FolderSink, rub
 
 GOLDEN = Path(__file__).parent / "golden" / "yandex_market"
 SAMPLES = SHARED_DATA / "channels"
 DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>'
-
-
-class FolderSink:
-    """Files of one feed, written under a folder."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.handles: dict[str, IO[bytes]] = {}
-
-    def open(self, name: str) -> IO[bytes]:
-        handle = (self.folder / name).open("wb")
-        self.handles[name] = handle
-        return handle
-
-    def close(self) -> None:
-        for handle in self.handles.values():
-            handle.close()
-
-
-def rub(amount: str) -> Money:
-    return Money(Decimal(amount), "RUB")
 
 
 def northwind_settings(**changes: Any) -> FeedSettings:
@@ -520,7 +500,7 @@ def test_bad_settings_raise_before_anything_is_written(tmp_path: Path, changes: 
     sink = FolderSink(tmp_path)
     with pytest.raises(YmlSettingsError, match=message):
         YandexMarketFeed().write(iter(northwind_records()), northwind_settings(**changes), sink)
-    assert sink.handles == {}
+    assert sink.files == {}
 
 
 @pytest.mark.parametrize("currency", ["RUR", "RUB", "BYN", "UAH", "KZT"])

@@ -1,0 +1,49 @@
+"""What the exporter tests share: a sink writing a feed's files under a folder, and money."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from exporters.base import Money
+
+
+class FolderSink:
+    """Open each file of a feed under a folder, remembering the names in order.
+
+    A chunked format closes its files itself; the others leave them open, as the publisher
+    would, and the test closes them with `close()`.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.names: list[str] = []
+        self.files: dict[str, IO[bytes]] = {}
+
+    def open(self, name: str) -> IO[bytes]:
+        file = (self.folder / name).open("wb")
+        self.names.append(name)
+        self.files[name] = file
+        return file
+
+    def close(self) -> None:
+        for file in self.files.values():
+            file.close()
+
+    def read(self, name: str) -> bytes:
+        return (self.folder / name).read_bytes()
+
+    def bodies(self) -> list[Any]:
+        """Return every file of a feed of JSON request bodies, decoded, in the order written."""
+        return [orjson.loads(self.read(name)) for name in self.names]
+
+
+def rub(amount: str) -> Money:
+    return Money(Decimal(amount), "RUB")
+
+
+def eur(amount: str) -> Money:
+    return Money(Decimal(amount), "EUR")
