@@ -1007,7 +1007,7 @@ def main() -> None:
     parser.add_argument("--one", choices=KINDS, default=None, help="Run one measurement in this process and print its figures.")
     parser.add_argument("--setup-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    instance = Path(args.instance)
+    instance = Path(args.instance).resolve()
     url = args.database_url or f"sqlite:///{DEFAULT_DATABASE}"
     if args.one:
         print(json.dumps(measure(args.one, url, instance, args.labels, args.single_process)), flush=True)

@@ -63,6 +63,9 @@ class Product(Base):
         Index("ix_product_updated", "updated_at", "id"),
         Index("ix_product_family_updated", "family_id", "updated_at", "id"),
         Index("ix_product_enabled_updated", "is_enabled", "updated_at", "id"),
+        # Walking enabled products by key (exports, grids sorted by id): without it SQLite answers
+        # `is_enabled AND id > ? ORDER BY id LIMIT n` from the index above, sorting every match per page.
+        Index("ix_product_enabled_id", "is_enabled", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[uuid_module.UUID] = mapped_column(Uuid, unique=True, default=uuid_module.uuid4)
