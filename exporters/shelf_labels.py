@@ -395,8 +395,8 @@ class ShelfLabels(FeedFormat):
             if count and index == 0:
                 canvas.showPage()
             x, y = sheet.position(index)
-            ean_noted = self._note(record, fonts)
-            if not drawer.draw(record, x, y, has_border=sheet.has_border) and record.get("ean") is not None and not ean_noted:
+            ean_is_bad = self._note(record, fonts)
+            if not drawer.draw(record, x, y, has_border=sheet.has_border, ean_is_bad=ean_is_bad) and record.get("ean") is not None and not ean_is_bad:
                 self.warnings.append((record.key, Problem("ean", "the barcode could not be drawn; the label is printed without it", "barcode_not_drawn")))
             count += 1
         if count == 0:
@@ -436,8 +436,11 @@ class _LabelDrawer:
         self.words = _words(locale)
         self.units = unit_words(locale)
 
-    def draw(self, record: Record, x: float, y: float, *, has_border: bool = False) -> bool:
-        """Draw a record's label with its lower left corner at (x, y); return whether it has its barcode."""
+    def draw(self, record: Record, x: float, y: float, *, has_border: bool = False, ean_is_bad: bool = False) -> bool:
+        """Draw a record's label with its lower left corner at (x, y); return whether it has its barcode.
+
+        A bad EAN (`ean_is_bad`, found by the caller) gets no barcode.
+        """
         canvas, fonts, layout = self.canvas, self.fonts, self.layout
         width, height = layout.width, layout.height
         inner = width - 2 * _PAD
@@ -464,7 +467,7 @@ class _LabelDrawer:
         self._price(record, x + _PAD, top - _PRICE_BAND + 4, inner)
         top -= _PRICE_BAND
         self._details(record, x + _PAD, top - 7, inner)
-        if record.get("ean") is None or _ean_problems(record) or not layout.has_barcode:
+        if record.get("ean") is None or ean_is_bad or not layout.has_barcode:
             return False
         ean = as_ean13(str(record.get("ean", "")).strip())
         if ean is None:
