@@ -3,8 +3,9 @@
 ReportLab draws a box for a character its font has no glyph for; every string goes through
 `printable` first, which swaps typographic punctuation for ASCII when the font lacks it and
 puts a question mark for anything else the font cannot show, so nothing vanishes unseen;
-`missing_characters` tells the formats which characters those were, for their reports. Barcodes are drawn bar by bar from the EAN-13
-encoding tables, so what the printer gets is exactly the symbol GS1 specifies.
+`missing_characters` tells the formats which characters those were, for their reports.
+Barcodes are drawn bar by bar from the EAN-13 encoding tables, so what the printer gets is
+exactly the symbol GS1 specifies.
 """
 
 from __future__ import annotations

@@ -594,6 +594,7 @@ class _Renderer:
         self.page_number = 0
         self.canvas: Canvas | None = None
         self.warnings: list[tuple[str, Problem]] = []
+        self.warned: set[str] = set()
 
     def draw(self, out: IO[bytes]) -> None:
         """Draw every page and write the document to the file."""
@@ -769,7 +770,9 @@ class _Renderer:
                 logger.warning("Image %s cannot be printed: %s", path, error)
                 self.images.forget(str(path))
         if key is not None:
-            if path:
+            if path and key not in self.warned:
+                # a product printed in two sections is reported once
+                self.warned.add(key)
                 self.warnings.append((key, Problem("image", f"the image {path} cannot be read; a placeholder is printed", "image_unreadable")))
             _placeholder(canvas, x, y, width, height)
 
