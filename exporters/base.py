@@ -389,6 +389,14 @@ class FeedFormat(ABC):
         """
         return self._check_fields(record)
 
+    def notices(self, record: Record, settings: FeedSettings) -> list[Problem]:
+        """Return what a record that passes `check` will be published without (a picture, a barcode).
+
+        The record is published all the same; the run reports these as warnings, and `pim export
+        explain` shows them before any run. Formats that print nothing in place of a value have none.
+        """
+        return []
+
     def file_name(self, settings: FeedSettings) -> str:
         """Return the name of the feed's main file."""
         return f"{settings.code}.{self.extension}"

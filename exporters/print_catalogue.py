@@ -526,7 +526,7 @@ class PrintCatalogue(FeedFormat):
             if not keys:
                 self.rejected.append((block.key, Problem("category", f"category {_shown(category)} is not in the channel's category tree", "unknown_category")))
                 continue
-            self._note(block, fonts)
+            self.warnings.extend((block.key, problem) for problem in _block_notices(block, fonts))
             # a product in several categories is printed in each section, from one spooled block
             offset, span = spool.add(block), block_span(grid, block)
             for key in keys:
@@ -540,13 +540,22 @@ class PrintCatalogue(FeedFormat):
             section.pages = max(page for page, _, _, _ in placements(section.spans, grid)) + 1
         return ordered
 
-    def _note(self, block: Block, fonts: Fonts) -> None:
-        if block.image is None:
-            self.warnings.append((block.key, Problem("image", "the product has no image; a placeholder is printed", "no_image")))
-        texts = [block.description, block.variant, block.price, block.old_price, *block.attributes, *(cell for row in block.rows for cell in row)]
-        problem = missing_glyph_problem([block.name], fonts.bold) or missing_glyph_problem(texts, fonts.regular, "description")
-        if problem is not None:
-            self.warnings.append((block.key, problem))
+    def notices(self, record: Record, settings: FeedSettings) -> list[Problem]:
+        """Return what the product's block will be printed without: its picture, characters the fonts lack."""
+        options = settings.options or {}
+        block = _single_block(record, settings, Grid.from_options(options).attributes_shown, _words(settings.locale))
+        return _block_notices(block, load_fonts(options))
+
+
+def _block_notices(block: Block, fonts: Fonts) -> list[Problem]:
+    notices = []
+    if block.image is None:
+        notices.append(Problem("image", "the product has no image; a placeholder is printed", "no_image"))
+    texts = [block.description, block.variant, block.price, block.old_price, *block.attributes, *(cell for row in block.rows for cell in row)]
+    problem = missing_glyph_problem([block.name], fonts.bold) or missing_glyph_problem(texts, fonts.regular, "description")
+    if problem is not None:
+        notices.append(problem)
+    return notices
 
 
 def _sections_of(category: Any, tree: CategoryTree) -> list[str]:

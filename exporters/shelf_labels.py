@@ -395,7 +395,9 @@ class ShelfLabels(FeedFormat):
             if count and index == 0:
                 canvas.showPage()
             x, y = sheet.position(index)
-            ean_is_bad = self._note(record, fonts)
+            notices = self._notices(record, fonts)
+            self.warnings.extend((record.key, problem) for problem in notices)
+            ean_is_bad = any(problem.field == "ean" for problem in notices)
             if not drawer.draw(record, x, y, has_border=sheet.has_border, ean_is_bad=ean_is_bad) and record.get("ean") is not None and not ean_is_bad:
                 self.warnings.append((record.key, Problem("ean", "the barcode could not be drawn; the label is printed without it", "barcode_not_drawn")))
             count += 1
@@ -403,17 +405,19 @@ class ShelfLabels(FeedFormat):
             _empty_page(canvas, fonts, sheet, _words(settings.locale)["empty"])
         canvas.save()
 
-    def _note(self, record: Record, fonts: Fonts) -> bool:
-        """Note what the label will lack (its barcode for a bad EAN, characters the fonts cannot draw); return whether the EAN was bad."""
-        ean = _ean_problems(record)
-        for problem in ean:
-            self.warnings.append((record.key, Problem(problem.field, f"{problem.message}; the label is printed without a barcode", problem.code)))
+    def notices(self, record: Record, settings: FeedSettings) -> list[Problem]:
+        """Return what the label will lack: its barcode for a bad EAN, characters the fonts cannot draw."""
+        return self._notices(record, load_fonts(settings.options or {}))
+
+    @staticmethod
+    def _notices(record: Record, fonts: Fonts) -> list[Problem]:
+        notices = [Problem(p.field, f"{p.message}; the label is printed without a barcode", p.code) for p in _ean_problems(record)]
         glyphs = missing_glyph_problem([str(record.get("name", ""))], fonts.bold) or missing_glyph_problem(
             [str(record.get("brand", ""))], fonts.regular, "brand"
         )
         if glyphs is not None:
-            self.warnings.append((record.key, glyphs))
-        return bool(ean)
+            notices.append(glyphs)
+        return notices
 
 
 def _empty_page(canvas: Canvas, fonts: Fonts, sheet: Sheet, message: str) -> None:

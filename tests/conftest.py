@@ -48,14 +48,14 @@ def _drop_postgres_database(url: str) -> None:
     admin.dispose()
 
 
-def make_database(backend: str, folder: Path) -> str:
-    """Create a new, migrated database for a backend and return its URL."""
+def make_database(backend: str, folder: Path, revision: str = "head") -> str:
+    """Create a new database for a backend, migrated to a revision (the newest), and return its URL."""
     if backend == "sqlite":
         url = f"sqlite:///{folder / f'pim-{uuid.uuid4().hex[:8]}.sqlite3'}"
     else:
         url = _postgres_database(f"pim_test_{uuid.uuid4().hex[:10]}")
     engine = db.make_engine(url)
-    upgrade(engine)
+    upgrade(engine, revision)
     engine.dispose()
     return url
 

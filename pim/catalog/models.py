@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid as uuid_module
 from typing import Any
 
@@ -9,6 +10,25 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pim.db import Base, Code, JsonDocument, Labels, Timestamp
+
+# Identifiers and their keys are compared byte by byte on every backend, so "starts with" is an
+# index range and no database collation decides which identifiers count as the same.
+IdentifierKey = String(1000).with_variant(String(1000, collation="C"), "postgresql")
+
+
+def identifier_key(identifier: str) -> str:
+    """Return the form product identifiers are unique in: case and Unicode composition ignored.
+
+    "A238B", "a238b" and "A238b" name one product, as they do in Akeneo; so do an "é" typed as
+    one character and as "e" plus an accent.
+    """
+    if identifier.isascii():
+        return identifier.lower()
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", identifier).casefold())
+
+
+def _identifier_key_of_row(context: Any) -> str:
+    return identifier_key(context.get_current_parameters()["identifier"])
 
 
 class Category(Base):
@@ -66,10 +86,13 @@ class Product(Base):
         # Walking enabled products by key (exports, grids sorted by id): without it SQLite answers
         # `is_enabled AND id > ? ORDER BY id LIMIT n` from the index above, sorting every match per page.
         Index("ix_product_enabled_id", "is_enabled", "id"),
+        Index("uq_product_identifier_key", "identifier_key", unique=True),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[uuid_module.UUID] = mapped_column(Uuid, unique=True, default=uuid_module.uuid4)
     identifier: Mapped[str] = mapped_column(String(255), unique=True)
+    # identifier_key(identifier): what makes two identifiers the same product
+    identifier_key: Mapped[str | None] = mapped_column(IdentifierKey, default=_identifier_key_of_row)
     family_id: Mapped[int | None] = mapped_column(ForeignKey("family.id"))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("product_model.id"), index=True)
     axis_key: Mapped[str | None] = mapped_column(String(1000))
@@ -156,4 +179,5 @@ __all__ = [
     "ProductCategory",
     "ProductModel",
     "UniqueValue",
+    "identifier_key",
 ]

@@ -45,7 +45,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement, Select
 
 from pim import db
-from pim.catalog.models import Category, Completeness, Product, ProductCategory, ProductModel
+from pim.catalog.models import Category, Completeness, Product, ProductCategory, ProductModel, identifier_key
 from pim.catalog.search import match_condition
 from pim.errors import ErrorCode, Invalid
 from pim.structure.models import AttributeType
@@ -171,7 +171,7 @@ class _Builder:
         operator = str(spec.get("operator", "")).upper().strip()
         value = spec.get("value")
         if name in ("identifier", self.structure.identifier_attribute):
-            return _text_condition(Product.identifier, operator, value, name, self.fold)
+            return _identifier_condition(operator, value, name)
         if name == "search":
             if not isinstance(value, str):
                 raise _bad(name, "Full-text search needs a text value")
@@ -486,6 +486,19 @@ def _text_condition(column: Any, operator: str, value: Any, name: str, fold: Any
     )
 
 
+def _identifier_condition(operator: str, value: Any, name: str) -> ColumnElement[bool]:
+    """Compare identifiers by their keys, so case and accents never hide a product."""
+    column = Product.identifier_key
+    if isinstance(value, (list, tuple)):
+        value = [identifier_key(str(v)) for v in value]
+    elif isinstance(value, str):
+        value = identifier_key(value)
+    if operator == "STARTS WITH" and isinstance(value, str):
+        # a range of the key's index, not a scan; keys compare by code point on every backend
+        return and_(column >= value, column < value + "\U0010ffff")
+    return _text_condition(column, operator, value, name, lambda c: c)
+
+
 def _in_condition(column: Any, operator: str, values: list[Any], name: str) -> ColumnElement[bool]:
     if operator == "IN":
         return column.in_(values)
@@ -549,7 +562,8 @@ def _with_models(statement: Select[Any], builder: _Builder) -> Select[Any]:
 def _sort_key(builder: _Builder, query: ProductQuery) -> list[Any]:
     sort = query.sort
     if sort == "identifier":
-        return [Product.identifier, Product.id]
+        # identifiers sort as they compare: "a10" beside "A10", whatever their case
+        return [Product.identifier_key, Product.id]
     if sort == "updated":
         return [Product.updated_at, Product.id]
     if sort == "created":

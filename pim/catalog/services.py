@@ -33,6 +33,7 @@ from pim.catalog.models import (
     ProductCategory,
     ProductModel,
     UniqueValue,
+    identifier_key,
 )
 from pim.catalog.values import (
     ValueContext,
@@ -205,6 +206,7 @@ class _Work:
     """One product on its way through validation to the database."""
 
     input: ProductInput
+    key: str = ""
     existing: Any = None
     family: FamilyInfo | None = None
     parent: _Model | None = None
@@ -224,6 +226,11 @@ class _Work:
     product_id: int | None = None
     version: int = 1
     search_text: str = ""
+
+    @property
+    def identifier(self) -> str:
+        """The product's identifier as stored: an update written in other case keeps it."""
+        return self.existing.identifier if self.existing is not None else self.input.identifier
 
 
 # --- the batch upsert ----------------------------------------------------------------------
@@ -249,7 +256,7 @@ def upsert_products(
     pending: list[ProductInput] = []
     seen: set[str] = set()
     for item in items:
-        key = item.identifier if isinstance(item.identifier, str) else repr(item.identifier)
+        key = identifier_key(item.identifier) if isinstance(item.identifier, str) else repr(item.identifier)
         if key in seen or len(pending) >= batch_size:
             _run_batch(pending, actor, lookups, report, decimal_separator)
             if on_batch is not None:
@@ -319,7 +326,7 @@ def _run_batch_unguarded(items: list[ProductInput], actor: Actor, lookups: _Look
 
 def _result(work: _Work) -> ItemResult:
     item = work.input
-    identifier = item.identifier if isinstance(item.identifier, str) else repr(item.identifier)
+    identifier = work.identifier if isinstance(item.identifier, str) else repr(item.identifier)
     if work.errors:
         errors = [e if e.row is not None or item.row is None else FieldError(e.field, e.message, e.code, item.row, e.column) for e in work.errors]
         return ItemResult(
@@ -366,6 +373,7 @@ _EXISTING_COLUMNS = (
     Product.id,
     Product.uuid,
     Product.identifier,
+    Product.identifier_key,
     Product.family_id,
     Product.parent_id,
     Product.is_enabled,
@@ -379,8 +387,9 @@ _EXISTING_COLUMNS = (
 def _prepare(items: list[ProductInput], structure: Structure, lookups: _Lookups, decimal_separator: str) -> list[_Work]:
     session = db.session
     lookups.trim()
-    identifiers = [i.identifier for i in items if isinstance(i.identifier, str)]
-    existing = {row.identifier: row for row in session.execute(select(*_EXISTING_COLUMNS).where(Product.identifier.in_(identifiers)))}
+    keys = [identifier_key(i.identifier) if isinstance(i.identifier, str) else None for i in items]
+    wanted = [k for k in keys if k is not None]
+    existing = {row.identifier_key: row for row in session.execute(select(*_EXISTING_COLUMNS).where(Product.identifier_key.in_(wanted)))}
     parent_codes = {i.parent for i in items if isinstance(i.parent, str) and i.parent}
     parent_ids = {row.parent_id for row in existing.values() if row.parent_id is not None}
     lookups.load_models(codes=parent_codes, ids=parent_ids)
@@ -388,8 +397,8 @@ def _prepare(items: list[ProductInput], structure: Structure, lookups: _Lookups,
     # a product updated without `categories` keeps its own, which must resolve to ids as well
     lookups.load_categories(c for row in existing.values() for c in (row.categories or []))
     works = []
-    for item in items:
-        work = _Work(input=item, existing=existing.get(item.identifier) if isinstance(item.identifier, str) else None)
+    for item, key in zip(items, keys, strict=True):
+        work = _Work(input=item, key=key or "", existing=existing.get(key) if key is not None else None)
         _build(work, structure, lookups, decimal_separator)
         works.append(work)
     _check_batch_constraints([w for w in works if not w.errors and w.changes], structure)
@@ -639,11 +648,25 @@ def _diff(work: _Work, structure: Structure) -> None:
             changes["categories"] = {"old": list(existing.categories), "new": work.categories}
     if work.association_doc is not None:
         old_doc = associations_of([existing.id])[existing.id] if existing is not None else {}
-        if old_doc != work.association_doc:
+        if _folded(old_doc) != _folded(work.association_doc):
             changes["associations"] = {"old": old_doc, "new": work.association_doc}
         else:
             work.associations = None
     work.changes = changes
+
+
+def _folded(document: dict[str, Any]) -> dict[str, Any]:
+    """Return an associations document with product identifiers as their keys, for comparison."""
+    folded: dict[str, Any] = {}
+    for type_code, entry in document.items():
+        folded[type_code] = {
+            kind: [
+                ({**t, "identifier": identifier_key(t["identifier"])} if isinstance(t, dict) else identifier_key(t)) if kind == "products" else t
+                for t in targets
+            ]
+            for kind, targets in entry.items()
+        }
+    return folded
 
 
 def _model_code(model_id: int | None) -> str | None:
@@ -730,12 +753,13 @@ def _check_batch_constraints(works: list[_Work], structure: Structure) -> None:
     wanted = {code for w in works if w.associations for (_t, kind, code, _q) in w.associations if kind == "products"}
     wanted_models = {code for w in works if w.associations for (_t, kind, code, _q) in w.associations if kind == "product_models"}
     if wanted or wanted_models:
-        in_batch = {w.input.identifier for w in works}
-        found = set(session.scalars(select(Product.identifier).where(Product.identifier.in_(wanted)))) | (wanted & in_batch)
+        wanted = {identifier_key(code) for code in wanted}
+        in_batch = {w.key for w in works}
+        found = set(session.scalars(select(Product.identifier_key).where(Product.identifier_key.in_(wanted)))) | (wanted & in_batch)
         found_models = set(session.scalars(select(ProductModel.code).where(ProductModel.code.in_(wanted_models))))
         for work in works:
             for _type, kind, code, _q in work.associations or ():
-                if (kind == "products" and code not in found) or (kind == "product_models" and code not in found_models):
+                if (kind == "products" and identifier_key(code) not in found) or (kind == "product_models" and code not in found_models):
                     what = "Product" if kind == "products" else "Product model"
                     work.errors.append(FieldError(f"associations.{kind}", f"{what} {code!r} does not exist", ErrorCode.UNKNOWN))
 
@@ -766,7 +790,7 @@ def _write(works: list[_Work], structure: Structure, actor: Actor) -> None:
     now = db.utcnow()
     calculator = CompletenessCalculator(structure)
     for work in works:
-        work.search_text = search_text_of(work.input.identifier, work.family, work.effective)
+        work.search_text = search_text_of(work.identifier, work.family, work.effective)
     new = [w for w in works if w.existing is None]
     old = [w for w in works if w.existing is not None]
     if new:
@@ -778,6 +802,7 @@ def _write(works: list[_Work], structure: Structure, actor: Actor) -> None:
                 "id": w.product_id,
                 "uuid": _uuid(w.input.uuid),
                 "identifier": w.input.identifier,
+                "identifier_key": w.key,
                 "family_id": w.family.id if w.family else None,
                 "parent_id": w.parent.id if w.parent else None,
                 "axis_key": w.axis_key,
@@ -836,7 +861,7 @@ def _write(works: list[_Work], structure: Structure, actor: Actor) -> None:
     if unique_rows:
         db.bulk_insert(UniqueValue.__table__, unique_rows)
     _write_associations([w for w in works if w.associations is not None])
-    record_versions("product", ((w.product_id, w.input.identifier, w.version, w.changes) for w in works), actor=actor, logged_at=now)
+    record_versions("product", ((w.product_id, w.identifier, w.version, w.changes) for w in works), actor=actor, logged_at=now)
     _index_search(works)
 
 
@@ -871,23 +896,25 @@ def _write_associations(works: list[_Work]) -> None:
     owner_ids = [w.product_id for w in works]
     for chunk in _chunks(owner_ids, 900):
         session.execute(delete(ProductAssociation).where(ProductAssociation.owner_id.in_(chunk)))
-    product_codes = {c for w in works for (_t, kind, c, _q) in w.associations or () if kind == "products"}
+    product_codes = {identifier_key(c) for w in works for (_t, kind, c, _q) in w.associations or () if kind == "products"}
     model_codes = {c for w in works for (_t, kind, c, _q) in w.associations or () if kind == "product_models"}
-    product_ids = dict(session.execute(select(Product.identifier, Product.id).where(Product.identifier.in_(product_codes))).all()) if product_codes else {}
+    product_ids = (
+        dict(session.execute(select(Product.identifier_key, Product.id).where(Product.identifier_key.in_(product_codes))).all()) if product_codes else {}
+    )
     model_ids = dict(session.execute(select(ProductModel.code, ProductModel.id).where(ProductModel.code.in_(model_codes))).all()) if model_codes else {}
     rows = []
     for work in works:
         seen = set()
         for type_id, kind, code, quantity in work.associations or ():
-            key = (type_id, kind, code)
-            if key in seen:
+            target = identifier_key(code) if kind == "products" else code
+            if (type_id, kind, target) in seen:
                 continue
-            seen.add(key)
+            seen.add((type_id, kind, target))
             rows.append(
                 {
                     "owner_id": work.product_id,
                     "association_type_id": type_id,
-                    "target_product_id": product_ids.get(code) if kind == "products" else None,
+                    "target_product_id": product_ids.get(target) if kind == "products" else None,
                     "target_model_id": model_ids.get(code) if kind == "product_models" else None,
                     "quantity": quantity,
                 }
@@ -956,8 +983,9 @@ def save_product(item: ProductInput, *, actor: Actor) -> ItemResult:
 
 def create_product(identifier: str, *, actor: Actor, **fields: Any) -> ItemResult:
     """Create a product; refuse an identifier that exists."""
-    if db.session.scalar(select(Product.id).where(Product.identifier == identifier)) is not None:
-        raise Conflict(f"Product {identifier!r} already exists")
+    holder = db.session.scalar(select(Product.identifier).where(Product.identifier_key == identifier_key(identifier)))
+    if holder is not None:
+        raise Conflict(f"Product {identifier!r} already exists" if holder == identifier else f"Product {identifier!r} already exists as {holder!r}")
     return save_product(ProductInput(identifier=identifier, **fields), actor=actor)
 
 
@@ -969,7 +997,7 @@ def update_product(identifier: str, *, actor: Actor, **fields: Any) -> ItemResul
 
 def get_product(identifier: str) -> Product:
     """Return a product by identifier; raise NotFound."""
-    product = db.session.scalar(select(Product).where(Product.identifier == identifier))
+    product = db.session.scalar(select(Product).where(Product.identifier_key == identifier_key(identifier)))
     if product is None:
         raise NotFound(f"Product {identifier!r} does not exist")
     return product

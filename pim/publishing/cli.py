@@ -193,6 +193,10 @@ def register_commands(main: click.Group) -> None:
             click.echo(f"{sku} is NOT in the {profile} feed:")
             for reason in data["reasons"]:
                 click.echo(f"  - {reason['reason']}: {reason['message']}")
+        if data["warnings"]:
+            click.echo("published with warnings:")
+            for warning in data["warnings"]:
+                click.echo(f"  - {warning['reason']}: {warning['message']}")
         if data["record"] is not None:
             click.echo("record the channel would receive:")
             click.echo(yaml.safe_dump(data["record"], sort_keys=False, allow_unicode=True, width=120), nl=False)

@@ -44,7 +44,7 @@ from exporters.base import FeedFormat, FeedSettings, Measure, Money, Param, Prob
 from pim import db
 from pim.catalog.jobs import settle_completeness
 from pim.catalog.media import media_root
-from pim.catalog.models import Category, Completeness, Product, ProductCategory, ProductModel
+from pim.catalog.models import Category, Completeness, Product, ProductCategory, ProductModel, identifier_key
 from pim.catalog.queries import ProductQuery, select_products
 from pim.errors import ErrorCode, Invalid, NotFound
 from pim.publishing.definition import CategoryView, CompileContext, Definition, ProductView, compile_fields, read_definition
@@ -1259,7 +1259,7 @@ def _items(
         sub_models = select(ProductModel.id).where(ProductModel.parent_id.in_(changed_models))
         extra = (Product.updated_at >= changed_since) | Product.parent_id.in_(changed_models) | Product.parent_id.in_(sub_models)
     if skus is not None:
-        chosen = Product.identifier.in_(list(skus))
+        chosen = Product.identifier_key.in_([identifier_key(sku) for sku in skus])
         extra = chosen if extra is None else extra & chosen
     grouped = feed_format.is_grouped
     batches = _id_batches(definition, extra, grouped)
@@ -1317,8 +1317,8 @@ def check_skus(feed_format: FeedFormat, skus: Sequence[str]) -> None:
         raise Invalid.one("sku", f"The {feed_format.code} format publishes whole feeds; only formats printed on demand (shelf labels) take a list of SKUs")
     if not skus:
         raise Invalid.one("sku", "Name at least one SKU")
-    known = set(db.session.scalars(select(Product.identifier).where(Product.identifier.in_(list(skus)))))
-    unknown = [sku for sku in skus if sku not in known]
+    known = set(db.session.scalars(select(Product.identifier_key).where(Product.identifier_key.in_([identifier_key(sku) for sku in skus]))))
+    unknown = [sku for sku in skus if identifier_key(sku) not in known]
     if unknown:
         raise Invalid.one("sku", f"No product has the SKU {', '.join(repr(sku) for sku in unknown[:20])}", ErrorCode.UNKNOWN)
 
@@ -1429,7 +1429,7 @@ def explain(code: str, sku: str) -> dict[str, Any]:
             Product.is_enabled,
             Product.created_at,
             Product.updated_at,
-        ).where(Product.identifier == sku)
+        ).where(Product.identifier_key == identifier_key(sku))
     ).first()
     if row is None:
         raise NotFound(f"Product {sku!r} does not exist")
@@ -1441,6 +1441,7 @@ def explain(code: str, sku: str) -> dict[str, Any]:
         )
     resolver = Resolver(profile, definition, feed_format, structure)
     record_data = None
+    warnings: list[dict[str, str]] = []
     for _row, view, missing in resolver.batch([row]):
         if missing is not None:
             reasons.append(
@@ -1456,7 +1457,10 @@ def explain(code: str, sku: str) -> dict[str, Any]:
         settings = _settings(profile, definition, resolver, dt.datetime.now(dt.UTC), False)
         for problem in feed_format.check(record, settings):
             reasons.append({"reason": problem.code, "field": problem.field, "message": problem.message})
-    return {"profile": profile.code, "sku": sku, "in_feed": not reasons, "reasons": reasons, "record": record_data}
+        if not reasons:
+            for problem in feed_format.notices(record, settings):
+                warnings.append({"reason": problem.code, "field": problem.field, "message": problem.message})
+    return {"profile": profile.code, "sku": sku, "in_feed": not reasons, "reasons": reasons, "warnings": warnings, "record": record_data}
 
 
 def check_can_run(code: str, *, is_delta: bool, skus: Sequence[str] | None = None) -> None:

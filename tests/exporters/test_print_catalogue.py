@@ -417,6 +417,9 @@ def test_characters_the_font_lacks_are_marked_visibly_and_noted(tmp_path: Path, 
     sink.close()
     assert "Кофе ?? «Арабика»" in "".join(page_texts(tmp_path / "print_spring.pdf"))
     assert [(key, problem.field, problem.code) for key, problem in feed.warnings] == [(coffee.key, "name", "glyph_missing")]
+    # known before printing, for `pim export explain`
+    assert [(problem.field, problem.code) for problem in PrintCatalogue().notices(coffee, settings())] == [("name", "glyph_missing")]
+    assert [problem.code for problem in PrintCatalogue().notices(belt(), settings())] == ["no_image"]
 
 
 # --- options and streaming -----------------------------------------------------------------

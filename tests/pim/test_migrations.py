@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
-from pim.migrate import current_revision, include_object
+from pim import db
+from pim.errors import Conflict
+from pim.migrate import current_revision, include_object, upgrade
 from pim.models import metadata
+from tests.conftest import drop_database, make_database
 
 
 def test_migrated_schema_matches_the_models(app):
@@ -58,3 +64,45 @@ def test_full_text_index_exists_for_the_backend(app):
         assert "ix_product_search" in {index["name"] for index in inspector.get_indexes("product")}
     else:
         assert "product_fts" in inspector.get_table_names()
+
+
+def _database_with_products(backend, folder, identifiers):
+    """A database at the revision before identifier keys, holding products written by hand."""
+    url = make_database(backend, folder, revision="0004")
+    engine = db.make_engine(url)
+    with engine.begin() as connection:
+        for identifier in identifiers:
+            connection.execute(
+                text(
+                    'INSERT INTO product (uuid, identifier, is_enabled, "values", categories, search_text, created_at, updated_at, version)'
+                    " VALUES (:uuid, :identifier, true, '{}', '[]', '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)"
+                ),
+                {"uuid": uuid.uuid4().hex if backend == "sqlite" else uuid.uuid4(), "identifier": identifier},
+            )
+    return url, engine
+
+
+def test_upgrade_gives_stored_products_their_identifier_keys(backend, tmp_path):
+    url, engine = _database_with_products(backend, tmp_path, ["BOOT-1", "Stiefel-\u00c4", "\u0421\u042b\u0420-01"])
+    try:
+        upgrade(engine)
+        with engine.connect() as connection:
+            keys = dict(connection.execute(text("SELECT identifier, identifier_key FROM product")).all())
+    finally:
+        engine.dispose()
+        drop_database(backend, url)
+
+    assert keys == {"BOOT-1": "boot-1", "Stiefel-\u00c4": "stiefel-\u00e4", "\u0421\u042b\u0420-01": "\u0441\u044b\u0440-01"}
+
+
+def test_upgrade_stops_and_names_identifiers_that_differ_only_in_case(backend, tmp_path):
+    url, engine = _database_with_products(backend, tmp_path, ["BOOT-1", "boot-1", "BOOT-2"])
+    try:
+        with pytest.raises(Conflict, match="1 pair of products differ only in case or in how an accented letter is encoded: 'BOOT-1' and 'boot-1'. Rename"):
+            upgrade(engine)
+        assert current_revision(engine) == "0004"
+        with engine.connect() as connection:
+            assert "identifier_key" not in {c["name"] for c in inspect(connection).get_columns("product")}
+    finally:
+        engine.dispose()
+        drop_database(backend, url)

@@ -233,6 +233,24 @@ def test_identifier_starts_with_ignores_case():
 
 
 @pytest.mark.usefixtures("catalogue")
+def test_identifier_filters_ignore_case_as_identifiers_do():
+    assert find({"identifier": [{"operator": "=", "value": "tv-kestrel-55"}]}) == ["TV-KESTREL-55"]
+    assert find({"identifier": [{"operator": "IN", "value": ["Milk-Alpine-1l", "gift-card-50"]}]}) == ["GIFT-CARD-50", "MILK-ALPINE-1L"]
+    assert find({"identifier": [{"operator": "CONTAINS", "value": "aurora"}]}) == ["HEADPHONES-AURORA-2", "SPEAKER-AURORA-1"]
+    assert find({"identifier": [{"operator": "ENDS WITH", "value": "-1l"}]}) == ["MILK-ALPINE-1L"]
+    assert "TV-KESTREL-55" not in find({"identifier": [{"operator": "!=", "value": "tv-kestrel-55"}]})
+
+
+def test_identifier_prefix_and_sort_treat_cyrillic_and_latin_case_alike(actor):
+    create([ProductInput(i, family="grocery") for i in ("\u0421\u042b\u0420-01", "\u0441\u044b\u0440-02", "Milk-01", "bread-01", "BREAD-02")], actor)
+
+    assert find({"identifier": [{"operator": "STARTS WITH", "value": "\u0441\u044b\u0440-"}]}) == ["\u0421\u042b\u0420-01", "\u0441\u044b\u0440-02"]
+    assert find({"identifier": [{"operator": "STARTS WITH", "value": "BREAD"}]}) == ["bread-01", "BREAD-02"]
+    assert find() == ["bread-01", "BREAD-02", "Milk-01", "\u0421\u042b\u0420-01", "\u0441\u044b\u0440-02"]
+    assert walk(ProductQuery(), limit=2) == (find(), 3)
+
+
+@pytest.mark.usefixtures("catalogue")
 def test_identifier_not_in_leaves_out_the_listed_products():
     filters = {"identifier": [{"operator": "NOT IN", "value": [*VARIANTS, "GIFT-CARD-50"]}]}
 

@@ -19,6 +19,7 @@ from pim.catalog.services import (
     upsert_products,
 )
 from pim.errors import Conflict, Invalid
+from pim.versioning.models import Version
 from pim.versioning.services import product_history
 
 
@@ -151,6 +152,37 @@ def test_duplicate_identifier_is_refused(actor):
 
     with pytest.raises(Conflict, match="already exists"):
         create_product("BOOT_1", family="shoes", values=boots(ean=one("4600000000024")), actor=actor)
+
+
+def test_an_identifier_in_other_case_names_the_same_product(actor):
+    create_product("BOOT_1", family="shoes", values=boots(), actor=actor)
+
+    with pytest.raises(Conflict, match="'boot_1' already exists as 'BOOT_1'"):
+        create_product("boot_1", family="shoes", values=boots(ean=one("4600000000024")), actor=actor)
+    report = upsert_products([ProductInput("Boot_1", values={"brand": one("volga")})], actor=actor)
+
+    assert (report.created, report.updated) == (0, 1)
+    assert list(db.session.scalars(select(Product.identifier))) == ["BOOT_1"]
+    product = get_product("boot_1")
+    assert product.identifier == "BOOT_1" and product.values["brand"]["<all_channels>"]["<all_locales>"] == "volga"
+    assert list(db.session.scalars(select(Version.resource_code).where(Version.resource_id == product.id))) == ["BOOT_1", "BOOT_1"]
+
+
+def test_identifiers_compare_ignoring_case_and_letter_composition_in_any_alphabet(actor):
+    composed, decomposed = "\u0421\u0410\u041f\u041e\u0413-\u00c9T\u00c9", "\u0441\u0430\u043f\u043e\u0433-e\u0301te\u0301"
+    create_product(composed, family="shoes", values=boots(), actor=actor)
+
+    report = upsert_products([ProductInput(decomposed, values={"brand": one("volga")})], actor=actor)
+
+    assert (report.created, report.updated) == (0, 1)
+    assert get_product(decomposed).identifier == composed
+
+
+def test_one_batch_naming_a_product_twice_in_other_cases_writes_both_in_order(actor):
+    report = upsert_products([ProductInput("BOOT_1", family="shoes", values=boots()), ProductInput("boot_1", values={"brand": one("volga")})], actor=actor)
+
+    assert (report.created, report.updated, report.rejected) == (1, 1, [])
+    assert get_product("BOOT_1").values["brand"]["<all_channels>"]["<all_locales>"] == "volga"
 
 
 def test_unique_value_taken_by_another_product_is_refused(actor):
@@ -324,6 +356,18 @@ def test_associations_link_products_with_quantities_for_packs(actor):
     data = product_to_standard(get_product("BOOT_2"))
     assert data["associations"] == {"X_SELL": {"products": ["BOOT_1"]}}
     assert data["quantified_associations"] == {"PACK": {"products": [{"identifier": "BOOT_1", "quantity": 2}]}}
+
+
+def test_association_targets_are_found_in_any_case_and_rewriting_them_so_changes_nothing(actor):
+    create_product("BOOT_1", family="shoes", values=boots(), actor=actor)
+    create_product("BOOT_2", family="shoes", values=boots(ean=one("4600000000024")), associations={"X_SELL": {"products": ["boot_1"]}}, actor=actor)
+
+    report = upsert_products([ProductInput("BOOT_2", associations={"X_SELL": {"products": ["Boot_1"]}})], actor=actor)
+
+    from pim.catalog.serialize import product_to_standard
+
+    assert (report.updated, report.unchanged) == (0, 1)
+    assert product_to_standard(get_product("BOOT_2"))["associations"] == {"X_SELL": {"products": ["BOOT_1"]}}
 
 
 def test_association_to_an_unknown_product_is_refused(actor):

@@ -301,6 +301,24 @@ def test_export_explain_json_gives_the_reasons_and_the_record(instance, incomple
     assert data["record"]["key"] == sku
 
 
+def test_export_explain_tells_what_a_label_will_be_printed_without(instance):
+    ok(pim(instance, "channel", "install", "shelf_labels", "--code", "labels_explained"))
+    grocery = ok(pim(instance, "product", "list", "--filter", '{"family": [{"operator": "IN", "value": ["grocery"]}]}')).stdout.split()
+    sku, data = next(
+        (sku, data)
+        for sku in grocery
+        if sku.startswith("GR") and (data := json.loads(ok(pim(instance, "export", "explain", "labels_explained", sku, "--json")).stdout))["in_feed"]
+    )
+    ean = data["record"]["fields"]["ean"]
+    wrong = ean[:-1] + str((int(ean[-1]) + 1) % 10)
+    ok(pim(instance, "product", "update", sku, "--values", json.dumps({"ean": [{"locale": None, "scope": None, "data": wrong}]})))
+
+    result = ok(pim(instance, "export", "explain", "labels_explained", sku.lower()))
+
+    assert result.stdout.startswith(f"{sku.lower()} is in the labels_explained feed.\npublished with warnings:\n  - invalid_gtin: ")
+    assert "printed without a barcode" in result.stdout.splitlines()[2]
+
+
 def test_export_delta_of_a_whole_feed_format_is_refused_with_one_line(instance, new_user):
     line = assert_one_line_failure(pim(instance, "export", "google_merchant", "--delta"))
 

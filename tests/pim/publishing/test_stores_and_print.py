@@ -103,7 +103,8 @@ def test_labels_carry_scannable_barcodes_of_their_products(actor):
     install_preset("shelf_labels", actor=actor)
     chosen = groceries(4)
 
-    result = run_export("shelf_labels", skus=[p.identifier for p in chosen])
+    # SKUs typed in other case name the same products
+    result = run_export("shelf_labels", skus=[p.identifier.lower() for p in chosen])
 
     assert result.exported == 4
     labels = result.folder / "shelf_labels.pdf"
@@ -117,8 +118,12 @@ def test_a_label_with_a_wrong_check_digit_is_printed_without_barcode_and_reporte
     wrong = ean_of(bad)[:-1] + str((int(ean_of(bad)[-1]) + 1) % 10)
     update_product(bad.identifier, values={"ean": [{"locale": None, "scope": None, "data": wrong}]}, actor=actor)
 
+    explained = explain("shelf_labels", bad.identifier)
     result = run_export("shelf_labels", skus=[good.identifier, bad.identifier])
 
+    assert explained["in_feed"] and [w["reason"] for w in explained["warnings"]] == ["invalid_gtin"]
+    assert "printed without a barcode" in explained["warnings"][0]["message"]
+    assert explain("shelf_labels", good.identifier)["warnings"] == []
     assert (result.exported, result.skipped, result.warnings) == (2, 0, 1)
     assert result.warning_reasons == {"invalid_gtin": 1}
     labels = result.folder / "shelf_labels.pdf"
