@@ -17,7 +17,7 @@ IdentifierKey = String(1000).with_variant(String(1000, collation="C"), "postgres
 
 
 def identifier_key(identifier: str) -> str:
-    """Return the form product identifiers are unique in: case and Unicode composition ignored.
+    """Return the form product identifiers and model codes are unique in: case and Unicode composition ignored.
 
     "A238B", "a238b" and "A238b" name one product, as they do in Akeneo; so do an "é" typed as
     one character and as "e" plus an accent.
@@ -29,6 +29,10 @@ def identifier_key(identifier: str) -> str:
 
 def _identifier_key_of_row(context: Any) -> str:
     return identifier_key(context.get_current_parameters()["identifier"])
+
+
+def _code_key_of_row(context: Any) -> str:
+    return identifier_key(context.get_current_parameters()["code"])
 
 
 class Category(Base):
@@ -57,9 +61,14 @@ class ProductModel(Base):
     """The shared values of a group of variant products (a root model or a sub-model)."""
 
     __tablename__ = "product_model"
-    __table_args__ = (UniqueConstraint("parent_id", "axis_key"),)
+    __table_args__ = (
+        UniqueConstraint("parent_id", "axis_key"),
+        Index("uq_product_model_code_key", "code_key", unique=True),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(255), unique=True)
+    # identifier_key(code): model codes ignore case as product identifiers do
+    code_key: Mapped[str | None] = mapped_column(IdentifierKey, default=_code_key_of_row)
     family_variant_id: Mapped[int] = mapped_column(ForeignKey("family_variant.id"), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("product_model.id"), index=True)
     axis_key: Mapped[str | None] = mapped_column(String(1000))

@@ -253,7 +253,7 @@ class _Builder:
         if operator == "NOT EMPTY":
             return Product.parent_id.is_not(None)
         codes = _list(value, "parent")
-        ids = select(ProductModel.id).where(ProductModel.code.in_(codes))
+        ids = select(ProductModel.id).where(ProductModel.code_key.in_([identifier_key(str(code)) for code in codes]))
         if operator == "IN":
             return Product.parent_id.in_(ids)
         if operator == "=":

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from pim import db
 from pim.catalog.completeness import CompletenessCalculator
-from pim.catalog.models import Completeness, Product, ProductModel
+from pim.catalog.models import Completeness, Product, ProductModel, identifier_key
 from pim.catalog.services import associations_of
 from pim.catalog.values import to_standard
 from pim.errors import ErrorCode, Invalid, NotFound
@@ -213,7 +213,9 @@ def inherited_from_models(codes: set[str]) -> dict[str, tuple[dict[str, Any], li
     result: dict[str, tuple[dict[str, Any], list[str]]] = {}
     if not codes:
         return result
-    models = {m.code: m for m in db.session.scalars(select(ProductModel).where(ProductModel.code.in_(codes)))}
+    wanted = {code: identifier_key(code) for code in codes}
+    by_key = {m.code_key: m for m in db.session.scalars(select(ProductModel).where(ProductModel.code_key.in_(set(wanted.values()))))}
+    models = {code: by_key[key] for code, key in wanted.items() if key in by_key}
     for code, model in models.items():
         chain = []
         step: ProductModel | None = model

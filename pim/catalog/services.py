@@ -142,7 +142,7 @@ class _Lookups:
     """Per-call caches of product models, categories and targets, filled one query per batch."""
 
     def __init__(self) -> None:
-        self.models_by_code: dict[str, _Model] = {}
+        self.models_by_code: dict[str, _Model] = {}  # by identifier_key(code)
         self.models_by_id: dict[int, _Model] = {}
         self.categories: dict[str, tuple[int, int]] = {}
         self.missing_categories: set[str] = set()
@@ -159,11 +159,11 @@ class _Lookups:
             self.models_by_id.clear()
 
     def load_models(self, codes: Iterable[str] = (), ids: Iterable[int] = ()) -> None:
-        codes = {c for c in codes if c not in self.models_by_code}
+        keys = {k for k in map(identifier_key, codes) if k not in self.models_by_code}
         ids = {i for i in ids if i not in self.models_by_id}
-        if not codes and not ids:
+        if not keys and not ids:
             return
-        condition = ProductModel.code.in_(codes) if codes else None
+        condition = ProductModel.code_key.in_(keys) if keys else None
         if ids:
             condition = ProductModel.id.in_(ids) if condition is None else condition | ProductModel.id.in_(ids)
         parents = set()
@@ -178,7 +178,7 @@ class _Lookups:
             ).where(condition)
         ):
             model = _Model(row.id, row.code, row.family_variant_id, row.parent_id, 0 if row.parent_id is None else 1, row.values, row.categories)
-            self.models_by_code[model.code] = model
+            self.models_by_code[identifier_key(model.code)] = model
             self.models_by_id[model.id] = model
             if model.parent_id is not None:
                 parents.add(model.parent_id)
@@ -445,9 +445,10 @@ def _build(work: _Work, structure: Structure, lookups: _Lookups, decimal_separat
         if item.parent in (None, ""):
             parent = None
         else:
-            if isinstance(item.parent, str) and item.parent not in lookups.models_by_code:
+            parent_key = identifier_key(item.parent) if isinstance(item.parent, str) else None
+            if parent_key is not None and parent_key not in lookups.models_by_code:
                 lookups.load_models(codes=[item.parent])
-            parent = lookups.models_by_code.get(item.parent) if isinstance(item.parent, str) else None
+            parent = lookups.models_by_code.get(parent_key) if parent_key is not None else None
             if parent is None:
                 work.errors.append(FieldError("parent", f"Product model {item.parent!r} does not exist", ErrorCode.UNKNOWN))
                 return
@@ -656,17 +657,14 @@ def _diff(work: _Work, structure: Structure) -> None:
 
 
 def _folded(document: dict[str, Any]) -> dict[str, Any]:
-    """Return an associations document with product identifiers as their keys, for comparison."""
-    folded: dict[str, Any] = {}
-    for type_code, entry in document.items():
-        folded[type_code] = {
-            kind: [
-                ({**t, "identifier": identifier_key(t["identifier"])} if isinstance(t, dict) else identifier_key(t)) if kind == "products" else t
-                for t in targets
-            ]
+    """Return an associations document with identifiers and model codes as their keys, for comparison."""
+    return {
+        type_code: {
+            kind: [{**t, "identifier": identifier_key(t["identifier"])} if isinstance(t, dict) else identifier_key(t) for t in targets]
             for kind, targets in entry.items()
         }
-    return folded
+        for type_code, entry in document.items()
+    }
 
 
 def _model_code(model_id: int | None) -> str | None:
@@ -756,10 +754,11 @@ def _check_batch_constraints(works: list[_Work], structure: Structure) -> None:
         wanted = {identifier_key(code) for code in wanted}
         in_batch = {w.key for w in works}
         found = set(session.scalars(select(Product.identifier_key).where(Product.identifier_key.in_(wanted)))) | (wanted & in_batch)
-        found_models = set(session.scalars(select(ProductModel.code).where(ProductModel.code.in_(wanted_models))))
+        wanted_models = {identifier_key(code) for code in wanted_models}
+        found_models = set(session.scalars(select(ProductModel.code_key).where(ProductModel.code_key.in_(wanted_models))))
         for work in works:
             for _type, kind, code, _q in work.associations or ():
-                if (kind == "products" and identifier_key(code) not in found) or (kind == "product_models" and code not in found_models):
+                if identifier_key(code) not in (found if kind == "products" else found_models):
                     what = "Product" if kind == "products" else "Product model"
                     work.errors.append(FieldError(f"associations.{kind}", f"{what} {code!r} does not exist", ErrorCode.UNKNOWN))
 
@@ -897,16 +896,16 @@ def _write_associations(works: list[_Work]) -> None:
     for chunk in _chunks(owner_ids, 900):
         session.execute(delete(ProductAssociation).where(ProductAssociation.owner_id.in_(chunk)))
     product_codes = {identifier_key(c) for w in works for (_t, kind, c, _q) in w.associations or () if kind == "products"}
-    model_codes = {c for w in works for (_t, kind, c, _q) in w.associations or () if kind == "product_models"}
+    model_codes = {identifier_key(c) for w in works for (_t, kind, c, _q) in w.associations or () if kind == "product_models"}
     product_ids = (
         dict(session.execute(select(Product.identifier_key, Product.id).where(Product.identifier_key.in_(product_codes))).all()) if product_codes else {}
     )
-    model_ids = dict(session.execute(select(ProductModel.code, ProductModel.id).where(ProductModel.code.in_(model_codes))).all()) if model_codes else {}
+    model_ids = dict(session.execute(select(ProductModel.code_key, ProductModel.id).where(ProductModel.code_key.in_(model_codes))).all()) if model_codes else {}
     rows = []
     for work in works:
         seen = set()
         for type_id, kind, code, quantity in work.associations or ():
-            target = identifier_key(code) if kind == "products" else code
+            target = identifier_key(code)
             if (type_id, kind, target) in seen:
                 continue
             seen.add((type_id, kind, target))
@@ -915,7 +914,7 @@ def _write_associations(works: list[_Work]) -> None:
                     "owner_id": work.product_id,
                     "association_type_id": type_id,
                     "target_product_id": product_ids.get(target) if kind == "products" else None,
-                    "target_model_id": model_ids.get(code) if kind == "product_models" else None,
+                    "target_model_id": model_ids.get(target) if kind == "product_models" else None,
                     "quantity": quantity,
                 }
             )
@@ -1089,17 +1088,19 @@ def save_product_models(items: Sequence[ProductModelInput], *, actor: Actor) -> 
 
 def _save_model_group(items: list[ProductModelInput], structure: Structure, actor: Actor) -> list[ItemResult]:
     session = db.session
-    codes = [i.code for i in items if isinstance(i.code, str)]
-    existing = {r.code: r for r in session.execute(select(*_MODEL_COLUMNS).where(ProductModel.code.in_(codes)))}
-    parent_codes = {i.parent for i in items if isinstance(i.parent, str) and i.parent}
+    keys = [identifier_key(i.code) for i in items if isinstance(i.code, str)]
+    existing = {identifier_key(r.code): r for r in session.execute(select(*_MODEL_COLUMNS).where(ProductModel.code_key.in_(keys)))}
+    parent_keys = {identifier_key(i.parent) for i in items if isinstance(i.parent, str) and i.parent}
     parent_ids = {r.parent_id for r in existing.values() if r.parent_id}
-    parents_by_code = {r.code: r for r in session.execute(select(*_MODEL_COLUMNS).where(ProductModel.code.in_(parent_codes)))} if parent_codes else {}
+    parents_by_code = (
+        {identifier_key(r.code): r for r in session.execute(select(*_MODEL_COLUMNS).where(ProductModel.code_key.in_(parent_keys)))} if parent_keys else {}
+    )
     parents_by_id = {r.id: r for r in session.execute(select(*_MODEL_COLUMNS).where(ProductModel.id.in_(parent_ids)))} if parent_ids else {}
     category_codes = {c for i in items if isinstance(i.categories, list) for c in i.categories if isinstance(c, str)}
     known_categories = set(session.scalars(select(Category.code).where(Category.code.in_(category_codes)))) if category_codes else set()
     works = []
     for item in items:
-        work = _ModelWork(item, existing.get(item.code))
+        work = _ModelWork(item, existing.get(identifier_key(item.code)) if isinstance(item.code, str) else None)
         _build_model(work, structure, parents_by_code, parents_by_id, known_categories)
         works.append(work)
     _check_model_axes([w for w in works if not w.errors and w.changes])
@@ -1128,7 +1129,7 @@ def _build_model(work: _ModelWork, structure: Structure, parents_by_code: dict[s
         return
     parent = None
     if item.parent not in (UNSET, None, ""):
-        parent = parents_by_code.get(item.parent)
+        parent = parents_by_code.get(identifier_key(item.parent)) if isinstance(item.parent, str) else None
         if parent is None:
             work.errors.append(FieldError("parent", f"Product model {item.parent!r} does not exist", ErrorCode.UNKNOWN))
             return
@@ -1237,6 +1238,7 @@ def _write_models(works: list[_ModelWork], actor: Actor) -> None:
         rows = [
             {
                 "code": w.input.code,
+                "code_key": identifier_key(w.input.code),
                 "family_variant_id": w.variant.id,
                 "parent_id": w.parent.id if w.parent is not None else None,
                 "axis_key": w.axis_key,
@@ -1269,14 +1271,19 @@ def _write_models(works: list[_ModelWork], actor: Actor) -> None:
             raise Conflict("A product model was changed by someone else meanwhile; reload it and apply your change again")
         for work in old:
             work.model_id, work.version = work.existing.id, work.existing.version + 1
-    record_versions("product_model", ((w.model_id, w.input.code, w.version, w.changes) for w in works), actor=actor, logged_at=now)
+    record_versions(
+        "product_model",
+        ((w.model_id, w.existing.code if w.existing is not None else w.input.code, w.version, w.changes) for w in works),
+        actor=actor,
+        logged_at=now,
+    )
     if old:
         recompute_completeness(model_ids=[w.model_id for w in old])
 
 
 def get_product_model(code: str) -> ProductModel:
     """Return a product model by code; raise NotFound."""
-    model = db.session.scalar(select(ProductModel).where(ProductModel.code == code))
+    model = db.session.scalar(select(ProductModel).where(ProductModel.code_key == identifier_key(code)))
     if model is None:
         raise NotFound(f"Product model {code!r} does not exist")
     return model

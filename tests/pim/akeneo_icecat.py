@@ -28,6 +28,7 @@ from sqlalchemy import select
 from pim import db
 from pim.actor import Actor
 from pim.catalog.categories import create_category
+from pim.catalog.models import identifier_key
 from pim.catalog.services import UNSET, ProductInput, ProductModelInput, UpsertReport, save_product_model, upsert_products
 from pim.errors import Invalid
 from pim.structure.models import AttributeType, MeasurementFamily
@@ -157,7 +158,8 @@ class IcecatCatalogue:
         self.folder = folder
         self.attributes = {row["code"]: row for row in read_rows(folder, "attributes.csv")}
         self.variants = {row["code"]: row for row in read_rows(folder, "family_variants.csv")}
-        self.models = {row["code"]: row for row in read_rows(folder, "product_models.csv")}
+        # by identifier_key(code): the file's variants name some models in another letter case
+        self.models = {identifier_key(row["code"]): row for row in read_rows(folder, "product_models.csv")}
         self.association_types = [row["code"] for row in read_rows(folder, "association_types.csv")]
 
     def level_attributes(self, variant: str, level: int) -> set[str]:
@@ -175,8 +177,8 @@ class IcecatCatalogue:
 
     def ancestors(self, model_code: str) -> list[dict[str, str]]:
         """Return the rows of a product model and its parent model, root first."""
-        row = self.models[model_code]
-        return [self.models[row["parent"]], row] if row["parent"] else [row]
+        row = self.models[identifier_key(model_code)]
+        return [self.models[identifier_key(row["parent"])], row] if row["parent"] else [row]
 
     # --- structure ---------------------------------------------------------------------------
 
@@ -259,7 +261,7 @@ class IcecatCatalogue:
             translated = row_values(row, columns, self.attributes)
             load.media_cells.update(translated.media)
             values, categories = translated.values, split_list(row["categories"])
-            parent = self.models.get(row["parent"]) if row["parent"] else None
+            parent = self.models.get(identifier_key(row["parent"])) if row["parent"] else None
             if parent is not None:
                 chain = self.ancestors(parent["code"])
                 level = self.level_count(parent["family_variant"])

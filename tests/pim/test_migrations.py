@@ -98,7 +98,10 @@ def test_upgrade_gives_stored_products_their_identifier_keys(backend, tmp_path):
 def test_upgrade_stops_and_names_identifiers_that_differ_only_in_case(backend, tmp_path):
     url, engine = _database_with_products(backend, tmp_path, ["BOOT-1", "boot-1", "BOOT-2"])
     try:
-        with pytest.raises(Conflict, match="1 pair of products differ only in case or in how an accented letter is encoded: 'BOOT-1' and 'boot-1'. Rename"):
+        with pytest.raises(
+            Conflict,
+            match="Product identifiers now ignore case, and 1 pair of them differ only in case or in how an accented letter is encoded: 'BOOT-1' and 'boot-1'. Rename",
+        ):
             upgrade(engine)
         assert current_revision(engine) == "0004"
         with engine.connect() as connection:

@@ -1,4 +1,4 @@
-"""Compare product identifiers without case
+"""Compare product identifiers and model codes without case
 
 Revision ID: 0005
 Revises: 0004
@@ -17,43 +17,50 @@ branch_labels = None
 depends_on = None
 
 _BATCH = 10000
+# table: (the column people type, the key column that makes it unique)
+_KEYED = {"product": ("identifier", "identifier_key"), "product_model": ("code", "code_key")}
 
 
 def upgrade() -> None:
-    # A plain ADD COLUMN: SQLite would otherwise copy the whole product table.
-    op.add_column("product", sa.Column("identifier_key", IdentifierKey, nullable=True))
+    for table_name, (column, key_column) in _KEYED.items():
+        # A plain ADD COLUMN: SQLite would otherwise copy the whole table.
+        op.add_column(table_name, sa.Column(key_column, IdentifierKey, nullable=True))
+        _fill_keys(table_name, column, key_column)
+        op.create_index(f"uq_{table_name}_{key_column}", table_name, [key_column], unique=True)
+
+
+def _fill_keys(table_name: str, column: str, key_column: str) -> None:
+    """Write every row's key; stop, naming them, when two rows share one."""
     connection = op.get_bind()
-    product = sa.table("product", sa.column("id", sa.Integer), sa.column("identifier", sa.String), sa.column("identifier_key", IdentifierKey))
+    table = sa.table(table_name, sa.column("id", sa.Integer), sa.column(column, sa.String), sa.column(key_column, IdentifierKey))
     holders: dict[str, str] = {}
-    clashes: list[tuple[str, str]] = []  # (first holder, identifier with the same key)
+    clashes: list[tuple[str, str]] = []  # (first holder, a code with the same key)
     last = 0
     while True:
-        rows = connection.execute(sa.select(product.c.id, product.c.identifier).where(product.c.id > last).order_by(product.c.id).limit(_BATCH)).all()
+        rows = connection.execute(sa.select(table.c.id, table.c[column]).where(table.c.id > last).order_by(table.c.id).limit(_BATCH)).all()
         if not rows:
             break
-        last = rows[-1].id
+        last = rows[-1][0]
         keys = []
-        for row in rows:
-            key = identifier_key(row.identifier)
+        for row_id, code in rows:
+            key = identifier_key(code)
             if key in holders:
-                clashes.append((holders[key], row.identifier))
-            holders[key] = row.identifier
-            keys.append({"b_id": row.id, "b_key": key})
-        connection.execute(
-            sa.update(product).where(product.c.id == sa.bindparam("b_id")).values(identifier_key=sa.bindparam("b_key")),
-            keys,
-        )
+                clashes.append((holders[key], code))
+            holders[key] = code
+            keys.append({"b_id": row_id, "b_key": key})
+        connection.execute(sa.update(table).where(table.c.id == sa.bindparam("b_id")).values({key_column: sa.bindparam("b_key")}), keys)
     if clashes:
         shown = "; ".join(f"{a!r} and {b!r}" for a, b in clashes[:20])
         more = f" and {len(clashes) - 20} more" if len(clashes) > 20 else ""
         pairs = f"{len(clashes)} pair" + ("s" if len(clashes) > 1 else "")
+        what = "product identifiers" if table_name == "product" else "product model codes"
         raise Conflict(
-            f"Product identifiers now ignore case, and {pairs} of products differ only in case or in how an accented letter is encoded: "
+            f"{what.capitalize()} now ignore case, and {pairs} of them differ only in case or in how an accented letter is encoded: "
             f"{shown}{more}. Rename or delete one of each pair, then upgrade again"
         )
-    op.create_index("uq_product_identifier_key", "product", ["identifier_key"], unique=True)
 
 
 def downgrade() -> None:
-    op.drop_index("uq_product_identifier_key", table_name="product")
-    op.execute("ALTER TABLE product DROP COLUMN identifier_key")
+    for table_name, (_column, key_column) in _KEYED.items():
+        op.drop_index(f"uq_{table_name}_{key_column}", table_name=table_name)
+        op.execute(f"ALTER TABLE {table_name} DROP COLUMN {key_column}")

@@ -6,13 +6,15 @@ import pytest
 from sqlalchemy import func, select
 
 from pim import db
-from pim.catalog.models import Completeness, Product
+from pim.catalog.models import Completeness, Product, ProductModel
+from pim.catalog.queries import ProductQuery, list_products
 from pim.catalog.services import (
     ProductInput,
     ProductModelInput,
     create_product,
     delete_product,
     get_product,
+    get_product_model,
     revert_product,
     save_product_model,
     update_product,
@@ -277,6 +279,18 @@ def test_variant_inherits_values_and_categories_from_its_models(actor):
     assert data["family"] == "shoes" and data["parent"] == "TRAIL_RED"
     assert data["values"]["brand"][0]["data"] == "nordlys" and data["values"]["color"][0]["data"] == "red"
     assert data["categories"] == ["men_boots"]
+
+
+def test_model_codes_ignore_case_as_identifiers_do(actor):
+    _shoe_model(actor)
+
+    create_product("TRAIL_RED_42", parent="trail_red", values={"size": one("eu_42"), "ean": one("4600000000017")}, actor=actor)
+    save_product_model(ProductModelInput("Trail_Red", values={"color": one("blue")}), actor=actor)
+
+    assert get_product("TRAIL_RED_42").parent_id == get_product_model("TRAIL_RED").id
+    assert get_product_model("trail_red").values["color"]["<all_channels>"]["<all_locales>"] == "blue"
+    assert db.session.scalar(select(func.count()).select_from(ProductModel)) == 2
+    assert [p.identifier for p in list_products(ProductQuery(filters={"parent": [{"operator": "=", "value": "trail"}]})).items] == ["TRAIL_RED_42"]
 
 
 def test_variant_axis_combination_taken_is_refused(actor):

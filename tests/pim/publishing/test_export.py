@@ -16,7 +16,7 @@ import exporters.yandex_market
 from exporters.google_merchant import GoogleMerchantFeed
 from pim import db
 from pim.catalog.serialize import completeness_of
-from pim.catalog.services import delete_product, get_product, update_product
+from pim.catalog.services import delete_product, get_product, get_product_model, update_product
 from pim.errors import Invalid, NotFound
 from pim.publishing.export import explain, get_profile, profile_folder, published_file, run_export
 from pim.publishing.models import ExportRun
@@ -106,6 +106,29 @@ def test_run_export_publishes_every_online_preset(feeds, actor, preset):
     assert sorted(p.name for p in result.folder.iterdir()) == sorted([*MAIN_FILES[preset], "report.csv"])
     assert len(read_report(result.report_path)) == result.skipped
     assert result.folder.parent == feeds / preset
+
+
+def test_web_shop_models_carry_their_own_fields_and_variant_axes(actor):
+    install_preset("webshop", actor=actor)
+
+    result = run_export("webshop")
+
+    lines = json_lines(result.folder / "webshop.jsonl")
+    models = [line for line in lines if line["type"] == "product_model"]
+    assert models
+    for model in models:
+        stored = get_product_model(model["code"])
+        assert model["name"] == stored.values["name"]["<all_channels>"]["en_US"]
+        assert "sku" not in model and "updated" not in model
+        assert model["axes"] and all(axis in variant for variant in model["variants"] for axis in model["axes"])
+    two_levels = next(model for model in models if len(model["axes"]) == 2)
+    assert two_levels["axes"] == ["color", "size"]
+    assert len({(v["color"], v["size"]) for v in two_levels["variants"]}) == len(two_levels["variants"])
+    groups = [line for line in json_lines(result.folder / "webshop.jsonld.jsonl") if line["@type"] == "ProductGroup"]
+    assert len(groups) == len(models)
+    shown = next(group for group in groups if group["productGroupID"] == two_levels["code"])
+    assert shown["name"] == two_levels["name"]
+    assert shown["variesBy"] == ["https://schema.org/color", "https://schema.org/size"]
 
 
 def test_every_preset_is_published_by_a_test():
