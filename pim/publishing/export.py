@@ -27,7 +27,7 @@ import time
 import traceback
 import uuid as uuid_module
 from collections import Counter, deque
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -51,7 +51,7 @@ from pim.publishing.definition import CategoryView, CompileContext, Definition, 
 from pim.publishing.models import ExportProfile, ExportRun, PublishedRecord
 from pim.publishing.renditions import ensure_renditions
 from pim.structure.models import Attribute, AttributeOption
-from pim.structure.snapshot import Structure, get_structure
+from pim.structure.snapshot import FamilyVariantInfo, Structure, get_structure
 from pim.versioning.services import value_history
 
 logger = logging.getLogger(__name__)
@@ -173,7 +173,9 @@ class _Models:
         while wanted:
             parents = set()
             for row in db.session.execute(
-                select(ProductModel.id, ProductModel.code, ProductModel.parent_id, ProductModel.values).where(ProductModel.id.in_(wanted))
+                select(
+                    ProductModel.id, ProductModel.code, ProductModel.parent_id, ProductModel.family_variant_id, ProductModel.values, ProductModel.categories
+                ).where(ProductModel.id.in_(wanted))
             ):
                 self.by_id[row.id] = row
                 if row.parent_id is not None and row.parent_id not in self.by_id:
@@ -226,8 +228,12 @@ class Resolver:
         )
         self.renditions = definition.renditions
         self.fields = compile_fields(definition.fields, self.context)
+        # a product model's own fields: what describes the sellable item (its SKU, dates) is left out
+        self.group_fields = [(name, function) for name, function in self.fields if not _is_item_property(definition.fields[name])]
         self.categories = self._load_categories()
         self.models = _Models()
+        self._axis_fields: dict[int, tuple[str, ...]] = {}
+        self._categories_by_code: dict[str, CategoryView] | None = None
 
     def _load_categories(self) -> dict[int, CategoryView]:
         """Read the channel's tree once: labels in the locale, label paths and inherited mappings."""
@@ -351,6 +357,56 @@ class Resolver:
                 by_attribute.setdefault(code, []).append((logged_at, {k: v for k, v in olds.items() if k.startswith(code + "|")}))
         return by_attribute
 
+    def groups(self, model_ids: set[int]) -> dict[int, RecordGroup]:
+        """Return an empty group per root product model: its own values resolved as fields, its variant axes as field names.
+
+        The fields' images are in `group_images[model id]`, to be rendered with the batch's.
+        """
+        self.models.load(model_ids)
+        groups: dict[int, RecordGroup] = {}
+        self.group_images: dict[int, list[str]] = {}
+        for model_id in model_ids:
+            model = self.models.by_id.get(model_id)
+            if model is None:
+                continue
+            variant = self.structure.family_variants_by_id.get(model.family_variant_id)
+            view = ProductView(
+                sku=model.code,
+                uuid="",
+                values=model.values,
+                family=variant.family if variant is not None else None,
+                group=model.code,
+                group_number=model.id,
+                categories=self._category_views(model.categories),
+            )
+            fields = {}
+            for name, function in self.group_fields:
+                value = function(view)
+                if value is not None and value != "" and value != []:
+                    fields[name] = value
+            groups[model_id] = RecordGroup(key=model.code, fields=fields, variants=[], axes=self._axes_of(variant))
+            self.group_images[model_id] = view.images
+        return groups
+
+    def _axes_of(self, variant: FamilyVariantInfo | None) -> tuple[str, ...]:
+        """Return the names of the fields that show a family variant's axes, level by level."""
+        if variant is None:
+            return ()
+        if variant.id not in self._axis_fields:
+            by_attribute: dict[str, list[str]] = {}
+            for name, spec in self.definition.fields.items():
+                if isinstance(spec, Mapping) and isinstance(spec.get("attribute"), str):
+                    by_attribute.setdefault(spec["attribute"], []).append(name)
+            self._axis_fields[variant.id] = tuple(name for level in variant.levels for axis in level.axes for name in by_attribute.get(axis, ()))
+        return self._axis_fields[variant.id]
+
+    def _category_views(self, codes: list[str]) -> list[CategoryView]:
+        if self._categories_by_code is None:
+            self._categories_by_code = {view.code: view for view in self.categories.values()}
+        views = [self._categories_by_code[code] for code in codes or () if code in self._categories_by_code]
+        views.sort(key=self.depth_of, reverse=True)
+        return views
+
     def record(self, row: Any, view: ProductView) -> Record:
         """Return the channel-resolved record of one product."""
         fields = {}
@@ -359,6 +415,14 @@ class Resolver:
             if value is not None and value != "" and value != []:
                 fields[name] = value
         return Record(key=view.sku, fields=fields, group=view.group, group_number=view.group_number, uuid=view.uuid)
+
+
+_ITEM_PROPERTIES = frozenset({"sku", "uuid", "parent", "parent_or_sku", "enabled", "created", "updated"})
+
+
+def _is_item_property(spec: Any) -> bool:
+    """Tell whether a field shows a property of the sellable item itself, which its product model has not."""
+    return isinstance(spec, Mapping) and spec.get("property") in _ITEM_PROPERTIES
 
 
 def _plain(value: Any) -> Any:
@@ -1267,6 +1331,10 @@ def _items(
         previous = _previous(profile_id, [item.id for item in resolved]) if is_delta else {}
         counts.seen += len(resolved)
         image_keys = {key for item in resolved for key in item.images}
+        groups: dict[int, RecordGroup] = {}
+        if grouped:
+            groups = resolver.groups({item.record.group_number for item in resolved if item.record is not None and item.record.group_number is not None})
+            image_keys.update(key for keys in resolver.group_images.values() for key in keys)
         failed: dict[str, str] = {}
         if resolver.renditions is not None and image_keys:
             made = ensure_renditions(resolver.renditions, image_keys, workers=RENDITION_WORKERS)
@@ -1300,7 +1368,9 @@ def _items(
                     yield group
                     group = None
                 if group is None:
-                    group = RecordGroup(key=record.group, fields={}, variants=[])
+                    group = groups.get(record.group_number) if record.group_number is not None else None
+                    if group is None:
+                        group = RecordGroup(key=record.group, fields={}, variants=[])
                 group.variants.append(record)
                 continue
             yield record
