@@ -658,13 +658,17 @@ def _diff(work: _Work, structure: Structure) -> None:
 
 def _folded(document: dict[str, Any]) -> dict[str, Any]:
     """Return an associations document with identifiers and model codes as their keys, for comparison."""
-    return {
-        type_code: {
-            kind: [{**t, "identifier": identifier_key(t["identifier"])} if isinstance(t, dict) else identifier_key(t) for t in targets]
-            for kind, targets in entry.items()
-        }
-        for type_code, entry in document.items()
-    }
+    folded: dict[str, Any] = {}
+    for type_code, entry in document.items():
+        folded[type_code] = {}
+        for kind, targets in entry.items():
+            # a target named twice is linked once, the first time (as written)
+            by_key: dict[str, Any] = {}
+            for target in targets:
+                key = identifier_key(target["identifier"] if isinstance(target, dict) else target)
+                by_key.setdefault(key, {**target, "identifier": key} if isinstance(target, dict) else key)
+            folded[type_code][kind] = list(by_key.values())
+    return folded
 
 
 def _model_code(model_id: int | None) -> str | None:
@@ -1072,18 +1076,35 @@ def save_product_models(items: Sequence[ProductModelInput], *, actor: Actor) -> 
     """Create or update product models in one transaction; root models are written before sub-models.
 
     When a model's values or categories change, its variants' completeness, inherited
-    categories and search text are recomputed in the same transaction.
+    categories and search text are recomputed in the same transaction. A model given twice
+    (in any case) is written twice, in order.
     """
     results: dict[int, ItemResult] = {}
     with db.transaction():
         structure = get_structure()
-        roots = [(i, item) for i, item in enumerate(items) if item.parent in (UNSET, None, "")]
-        subs = [(i, item) for i, item in enumerate(items) if item.parent not in (UNSET, None, "")]
-        for group in (roots, subs):
-            if group:
-                for index, result in zip([i for i, _ in group], _save_model_group([item for _, item in group], structure, actor), strict=True):
-                    results[index] = result
+        for run in _runs_without_repeats(list(enumerate(items))):
+            roots = [(i, item) for i, item in run if item.parent in (UNSET, None, "")]
+            subs = [(i, item) for i, item in run if item.parent not in (UNSET, None, "")]
+            for group in (roots, subs):
+                if group:
+                    for index, result in zip([i for i, _ in group], _save_model_group([item for _, item in group], structure, actor), strict=True):
+                        results[index] = result
     return [results[i] for i in range(len(items))]
+
+
+def _runs_without_repeats(items: list[tuple[int, ProductModelInput]]) -> Iterator[list[tuple[int, ProductModelInput]]]:
+    """Cut the models into runs in which no code comes twice."""
+    run: list[tuple[int, ProductModelInput]] = []
+    seen: set[str] = set()
+    for index, item in items:
+        key = identifier_key(item.code) if isinstance(item.code, str) else repr(item.code)
+        if key in seen:
+            yield run
+            run, seen = [], set()
+        run.append((index, item))
+        seen.add(key)
+    if run:
+        yield run
 
 
 def _save_model_group(items: list[ProductModelInput], structure: Structure, actor: Actor) -> list[ItemResult]:
@@ -1219,7 +1240,7 @@ def _check_model_axes(works: list[_ModelWork]) -> None:
             select(ProductModel.parent_id, ProductModel.axis_key, ProductModel.code).where(ProductModel.parent_id.in_(chunk))
         ):
             work = axes.get((parent_id, axis_key))
-            if work is not None and code != work.input.code:
+            if work is not None and identifier_key(code) != identifier_key(work.input.code):
                 work.errors.append(
                     FieldError("parent", f"Sub-model {code!r} of {work.parent.code!r} already has the axis values {axis_key}", ErrorCode.AXIS_TAKEN)
                 )

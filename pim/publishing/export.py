@@ -20,6 +20,7 @@ import os
 import pickle
 import queue
 import shutil
+import string
 import subprocess
 import sys
 import threading
@@ -403,7 +404,7 @@ class Resolver:
     def _category_views(self, codes: list[str]) -> list[CategoryView]:
         if self._categories_by_code is None:
             self._categories_by_code = {view.code: view for view in self.categories.values()}
-        views = [self._categories_by_code[code] for code in codes or () if code in self._categories_by_code]
+        views = [view for view in (self._categories_by_code.get(code) for code in codes or ()) if view is not None and view.id != self.channel.category_tree_id]
         views.sort(key=self.depth_of, reverse=True)
         return views
 
@@ -421,8 +422,14 @@ _ITEM_PROPERTIES = frozenset({"sku", "uuid", "parent", "parent_or_sku", "enabled
 
 
 def _is_item_property(spec: Any) -> bool:
-    """Tell whether a field shows a property of the sellable item itself, which its product model has not."""
-    return isinstance(spec, Mapping) and spec.get("property") in _ITEM_PROPERTIES
+    """Tell whether a field shows a property of the sellable item itself (its SKU, a page address
+    made of it, its dates), which its product model has not."""
+    if not isinstance(spec, Mapping):
+        return False
+    if spec.get("property") in _ITEM_PROPERTIES:
+        return True
+    templates = [spec[name] for name in ("url", "template") if isinstance(spec.get(name), str)]
+    return any(name in _ITEM_PROPERTIES for template in templates for _text, name, _spec, _conv in string.Formatter().parse(template))
 
 
 def _plain(value: Any) -> Any:
@@ -733,7 +740,7 @@ def run_export(
         }
         if skus is not None:
             # a run of chosen products: the next delta still starts from the last whole run
-            run.counts["chosen"] = len(skus)
+            run.counts["chosen"] = len({identifier_key(sku) for sku in skus})
         # a run of a few SKUs leaves the other products' hashes as they were
         _store_digests(profile.id, digests, is_delta or skus is not None)
     digests.path.unlink(missing_ok=True)

@@ -30,33 +30,30 @@ def upgrade() -> None:
 
 
 def _fill_keys(table_name: str, column: str, key_column: str) -> None:
-    """Write every row's key; stop, naming them, when two rows share one."""
+    """Write every row's key; stop, naming them, when rows share one."""
     connection = op.get_bind()
     table = sa.table(table_name, sa.column("id", sa.Integer), sa.column(column, sa.String), sa.column(key_column, IdentifierKey))
-    holders: dict[str, str] = {}
-    clashes: list[tuple[str, str]] = []  # (first holder, a code with the same key)
+    code, key = table.c[column], table.c[key_column]
     last = 0
     while True:
-        rows = connection.execute(sa.select(table.c.id, table.c[column]).where(table.c.id > last).order_by(table.c.id).limit(_BATCH)).all()
+        rows = connection.execute(sa.select(table.c.id, code).where(table.c.id > last).order_by(table.c.id).limit(_BATCH)).all()
         if not rows:
             break
         last = rows[-1][0]
-        keys = []
-        for row_id, code in rows:
-            key = identifier_key(code)
-            if key in holders:
-                clashes.append((holders[key], code))
-            holders[key] = code
-            keys.append({"b_id": row_id, "b_key": key})
+        keys = [{"b_id": row_id, "b_key": identifier_key(text)} for row_id, text in rows]
         connection.execute(sa.update(table).where(table.c.id == sa.bindparam("b_id")).values({key_column: sa.bindparam("b_key")}), keys)
+    shared = sa.select(key).group_by(key).having(sa.func.count() > 1)
+    clashes = connection.scalar(sa.select(sa.func.count()).select_from(shared.subquery()))
     if clashes:
-        shown = "; ".join(f"{a!r} and {b!r}" for a, b in clashes[:20])
-        more = f" and {len(clashes) - 20} more" if len(clashes) > 20 else ""
-        pairs = f"{len(clashes)} pair" + ("s" if len(clashes) > 1 else "")
-        what = "product identifiers" if table_name == "product" else "product model codes"
+        shown = [
+            " and ".join(repr(text) for text in connection.scalars(sa.select(code).where(key == value).order_by(table.c.id)))
+            for value in connection.scalars(shared.order_by(key).limit(20))
+        ]
+        more = f" and {clashes - 20} more" if clashes > 20 else ""
+        what = "Product identifiers" if table_name == "product" else "Product model codes"
         raise Conflict(
-            f"{what.capitalize()} now ignore case, and {pairs} of them differ only in case or in how an accented letter is encoded: "
-            f"{shown}{more}. Rename or delete one of each pair, then upgrade again"
+            f"{what} now ignore case, and {clashes} of them {'is' if clashes == 1 else 'are'} written in more than one way (differing only in case or in how "
+            f"an accented letter is encoded): {'; '.join(shown)}{more}. Rename or delete all but one of each, then upgrade again"
         )
 
 

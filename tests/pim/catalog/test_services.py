@@ -17,6 +17,7 @@ from pim.catalog.services import (
     get_product_model,
     revert_product,
     save_product_model,
+    save_product_models,
     update_product,
     upsert_products,
 )
@@ -293,6 +294,27 @@ def test_model_codes_ignore_case_as_identifiers_do(actor):
     assert [p.identifier for p in list_products(ProductQuery(filters={"parent": [{"operator": "=", "value": "trail"}]})).items] == ["TRAIL_RED_42"]
 
 
+def test_a_sub_model_written_in_other_case_keeps_its_own_axis_values(actor):
+    _shoe_model(actor)
+
+    save_product_model(ProductModelInput("trail_red", categories=["women_boots"]), actor=actor)
+
+    assert get_product_model("TRAIL_RED").categories == ["women_boots"]
+
+
+def test_one_call_naming_a_model_twice_in_other_cases_writes_both_in_order(actor):
+    results = save_product_models(
+        [
+            ProductModelInput("TRAIL", family_variant="shoes_color_size", values={"brand": one("nordlys")}),
+            ProductModelInput("trail", values={"brand": one("volga")}),
+        ],
+        actor=actor,
+    )
+
+    assert [r.status for r in results] == ["created", "updated"]
+    assert get_product_model("TRAIL").values["brand"]["<all_channels>"]["<all_locales>"] == "volga"
+
+
 def test_variant_axis_combination_taken_is_refused(actor):
     _shoe_model(actor)
     create_product("TRAIL_RED_42", parent="TRAIL_RED", values={"size": one("eu_42")}, actor=actor)
@@ -382,6 +404,9 @@ def test_association_targets_are_found_in_any_case_and_rewriting_them_so_changes
 
     assert (report.updated, report.unchanged) == (0, 1)
     assert product_to_standard(get_product("BOOT_2"))["associations"] == {"X_SELL": {"products": ["BOOT_1"]}}
+    # a target named twice is linked once, and naming it twice again changes nothing
+    twice = ProductInput("BOOT_2", associations={"X_SELL": {"products": ["BOOT_1", "boot_1"]}})
+    assert upsert_products([twice], actor=actor).unchanged == 1
 
 
 def test_association_to_an_unknown_product_is_refused(actor):

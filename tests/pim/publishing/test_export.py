@@ -119,7 +119,9 @@ def test_web_shop_models_carry_their_own_fields_and_variant_axes(actor):
     for model in models:
         stored = get_product_model(model["code"])
         assert model["name"] == stored.values["name"]["<all_channels>"]["en_US"]
-        assert "sku" not in model and "updated" not in model
+        # what names a sellable item (its SKU, a page address made of it, its dates) is not the model's
+        assert "sku" not in model and "updated" not in model and "url" not in model
+        assert " > " in model["category"]
         assert model["axes"] and all(axis in variant for variant in model["variants"] for axis in model["axes"])
     two_levels = next(model for model in models if len(model["axes"]) == 2)
     assert two_levels["axes"] == ["color", "size"]
