@@ -358,14 +358,12 @@ class Resolver:
                 by_attribute.setdefault(code, []).append((logged_at, {k: v for k, v in olds.items() if k.startswith(code + "|")}))
         return by_attribute
 
-    def groups(self, model_ids: set[int]) -> dict[int, RecordGroup]:
-        """Return an empty group per root product model: its own values resolved as fields, its variant axes as field names.
-
-        The fields' images are in `group_images[model id]`, to be rendered with the batch's.
-        """
+    def groups(self, model_ids: set[int]) -> tuple[dict[int, RecordGroup], set[str]]:
+        """Return an empty group per root product model (its own values resolved as fields, its
+        variant axes as field names) and the images those fields show, to render with the batch's."""
         self.models.load(model_ids)
         groups: dict[int, RecordGroup] = {}
-        self.group_images: dict[int, list[str]] = {}
+        images: set[str] = set()
         for model_id in model_ids:
             model = self.models.by_id.get(model_id)
             if model is None:
@@ -386,8 +384,8 @@ class Resolver:
                 if value is not None and value != "" and value != []:
                     fields[name] = value
             groups[model_id] = RecordGroup(key=model.code, fields=fields, variants=[], axes=self._axes_of(variant))
-            self.group_images[model_id] = view.images
-        return groups
+            images.update(view.images)
+        return groups, images
 
     def _axes_of(self, variant: FamilyVariantInfo | None) -> tuple[str, ...]:
         """Return the names of the fields that show a family variant's axes, level by level."""
@@ -1340,8 +1338,10 @@ def _items(
         image_keys = {key for item in resolved for key in item.images}
         groups: dict[int, RecordGroup] = {}
         if grouped:
-            groups = resolver.groups({item.record.group_number for item in resolved if item.record is not None and item.record.group_number is not None})
-            image_keys.update(key for keys in resolver.group_images.values() for key in keys)
+            groups, group_images = resolver.groups(
+                {item.record.group_number for item in resolved if item.record is not None and item.record.group_number is not None}
+            )
+            image_keys |= group_images
         failed: dict[str, str] = {}
         if resolver.renditions is not None and image_keys:
             made = ensure_renditions(resolver.renditions, image_keys, workers=RENDITION_WORKERS)
