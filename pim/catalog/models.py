@@ -144,6 +144,23 @@ class Completeness(Base):
     missing_attributes: Mapped[list[Any]] = mapped_column(JsonDocument, default=list)
 
 
+class ProductFacet(Base):
+    """One option code or yes/no value of a product, its own or inherited from its models.
+
+    Filters and match counts on select, multi-select and boolean attributes read this table's
+    key instead of every product's values document. The write path keeps it in step with
+    the values.
+    """
+
+    __tablename__ = "product_facet"
+    __table_args__ = (Index("ix_product_facet_product", "product_id"), {"sqlite_with_rowid": False})
+    attribute_id: Mapped[int] = mapped_column(ForeignKey("attribute.id", ondelete="CASCADE"), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(100), primary_key=True)
+    locale: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255), primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), primary_key=True)
+
+
 class UniqueValue(Base):
     """The value of a unique attribute (an EAN) held by a product, unique across the catalogue."""
 

@@ -45,7 +45,8 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement, Select
 
 from pim import db
-from pim.catalog.models import Category, Completeness, Product, ProductCategory, ProductModel, identifier_key
+from pim.catalog.facets import FACETED_TYPES
+from pim.catalog.models import Category, Completeness, Product, ProductCategory, ProductFacet, ProductModel, identifier_key
 from pim.catalog.search import match_condition
 from pim.errors import ErrorCode, Invalid
 from pim.structure.models import AttributeType
@@ -334,6 +335,8 @@ class _Builder:
     def attribute(self, attribute: AttributeInfo, operator: str, value: Any, spec: Mapping[str, Any], name: str) -> ColumnElement[bool]:
         path = self.path(attribute, spec.get("locale"), spec.get("scope"), name)
         kind = attribute.type
+        if kind in FACETED_TYPES and operator in _FACET_OPERATORS:
+            return self.facet(attribute, path, operator, value, name)
         if operator in ("EMPTY", "NOT EMPTY"):
             present = self.any_document(attribute, lambda d: self.scalar(d, path).is_not(None))
             return not_(present) if operator == "EMPTY" else present
@@ -376,6 +379,38 @@ class _Builder:
         if kind is AttributeType.DATE:
             return self._compare(attribute, operator, lambda d: self.scalar(d, path), value, name, is_date=True, path=path)
         raise _bad(name, f"Cannot filter on {attribute.code!r}")
+
+    def facet(self, attribute: AttributeInfo, path: tuple[str, str, str], operator: str, value: Any, name: str) -> ColumnElement[bool]:
+        """Filter on options or yes/no through the facets table (own and inherited values alike)."""
+        _code, scope, locale = path
+
+        def holding(values: Sequence[str] | None = None, *, other_than: Sequence[str] | None = None) -> ColumnElement[bool]:
+            rows = select(ProductFacet.product_id).where(ProductFacet.attribute_id == attribute.id, ProductFacet.scope == scope, ProductFacet.locale == locale)
+            if values is not None:
+                rows = rows.where(ProductFacet.value.in_(values))
+            if other_than is not None:
+                rows = rows.where(ProductFacet.value.not_in(other_than))
+            return Product.id.in_(rows)
+
+        if operator in ("EMPTY", "NOT EMPTY"):
+            return not_(holding()) if operator == "EMPTY" else holding()
+        if attribute.type is AttributeType.BOOLEAN:
+            if operator not in ("=", "!=") or not isinstance(value, bool):
+                raise _bad(name, f"Filter on {attribute.code!r} takes = or != and true or false")
+            # every product holds one yes/no value per channel and locale: != true is = false
+            return holding(["true" if value == (operator == "=") else "false"])
+        if operator in ("=", "!="):
+            if not isinstance(value, str):
+                raise _bad(name, f"Filter on {name!r} compares with an option code, got {value!r}")
+            codes = [value]
+        else:
+            codes = [str(v) for v in _list(value, name)]
+        if operator in ("=", "IN"):
+            return holding(codes)
+        if attribute.type is AttributeType.SIMPLE_SELECT:
+            return holding(other_than=codes)
+        # a product with several options is out when any of them is named
+        return and_(holding(), not_(holding(codes)))
 
     def _numeric(self) -> Any:
         return Numeric() if self.dialect == "postgresql" else Float()
@@ -430,6 +465,9 @@ class _Builder:
             return exists(select(1).select_from(each).where(currency_of == currency, amount_of.op(sql_operator)(bound)))
 
         return self.any_document(attribute, build)
+
+
+_FACET_OPERATORS = frozenset({"=", "!=", "IN", "NOT IN", "EMPTY", "NOT EMPTY"})
 
 
 def _text_array() -> Any:

@@ -109,3 +109,32 @@ def test_upgrade_stops_and_names_identifiers_that_differ_only_in_case(backend, t
     finally:
         engine.dispose()
         drop_database(backend, url)
+
+
+def test_upgrade_builds_the_facets_the_write_path_keeps(committed_app, actor):
+    """A catalogue from before facets gets, on upgrade, exactly the rows saving would write."""
+    from alembic import command
+
+    from pim.demo import install_demo_structure, load_demo
+    from pim.migrate import alembic_config
+
+    engine = committed_app.extensions["pim_engine"]
+    facets = text("SELECT attribute_id, scope, locale, value, product_id FROM product_facet ORDER BY product_id, attribute_id, scope, locale, value")
+    with committed_app.app_context():
+        install_demo_structure()
+        load_demo(products=300)
+        db.session.remove()
+    with engine.connect() as connection:
+        written = connection.execute(facets).all()
+        variants = connection.scalar(text("SELECT count(*) FROM product WHERE parent_id IS NOT NULL"))
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection=connection), "0005")
+    with engine.connect() as connection:
+        assert "product_facet" not in inspect(connection).get_table_names()
+
+    upgrade(engine)
+
+    with engine.connect() as connection:
+        assert connection.execute(facets).all() == written
+    assert variants > 50
+    assert len(written) > 300 * 3

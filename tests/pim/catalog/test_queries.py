@@ -663,6 +663,38 @@ def test_boolean_not_equal_finds_products_holding_the_other_value():
 
 
 @pytest.mark.usefixtures("catalogue")
+def test_option_filters_follow_a_models_new_value_to_its_variants(actor):
+    save_product_model(ProductModelInput("TRAIL", values={"brand": one("kestrel"), "features": one(["lightweight"])}), actor=actor)
+
+    assert find({"brand": [{"operator": "IN", "value": ["nordlys"]}]}) == []
+    assert find({"brand": [{"operator": "=", "value": "kestrel"}]}) == [*VARIANTS, "TV-KESTREL-55"]
+    assert find({"features": [{"operator": "IN", "value": ["waterproof"]}]}) == []
+    assert count_products(ProductQuery(filters={"features": [{"operator": "IN", "value": ["lightweight"]}]})) == 3
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_option_filters_follow_an_update_and_a_deletion(actor):
+    from pim.catalog.services import delete_product
+
+    update_product("MILK-ALPINE-1L", actor=actor, values={"brand": one(None), "is_organic": one(False)})
+    delete_product("BREAD-RYE-500", actor=actor)
+
+    assert find({"brand": [{"operator": "IN", "value": ["volga"]}]}) == []
+    assert find({"brand": [{"operator": "EMPTY"}]}) == ["GIFT-CARD-50", "MILK-ALPINE-1L"]
+    assert find({"is_organic": [{"operator": "=", "value": False}]}) == ["MILK-ALPINE-1L"]
+    assert count_products(ProductQuery(filters={"is_organic": [{"operator": "NOT EMPTY"}]})) == 1
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_option_filter_on_a_variant_moved_to_another_model(actor):
+    save_product_model(ProductModelInput("TRAIL_BLUE", parent="TRAIL", values={"color": one("blue")}), actor=actor)
+    update_product("TRAIL_RED_43", actor=actor, parent="TRAIL_BLUE")
+
+    assert find({"color": [{"operator": "=", "value": "red"}]}) == ["TRAIL_RED_42"]
+    assert find({"color": [{"operator": "!=", "value": "red"}]}) == ["TRAIL_RED_43"]
+
+
+@pytest.mark.usefixtures("catalogue")
 def test_date_before_finds_earlier_dates():
     assert find({"release_date": [{"operator": "<", "value": "2024-09-01"}]}) == ["HEADPHONES-AURORA-2"]
 
