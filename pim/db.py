@@ -135,13 +135,22 @@ def bulk_insert(table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """
     if not rows:
         return
+    names = list(rows[0])
+    insert_records(table, names, [[row[name] for name in names] for row in rows])
+
+
+def insert_records(table: Table, names: Sequence[str], records: Sequence[Sequence[Any]]) -> None:
+    """Insert records (values in the order of `names`) as bulk_insert does; tuples of plain values stay as they are."""
+    if not records:
+        return
     connection = session.connection()
     dialect = connection.dialect
-    names = list(rows[0])
     converters = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
     quote = dialect.identifier_preparer.quote
     column_list = ", ".join(quote(name) for name in names)
-    data = [[row[name] for name in names] for row in rows]
+    data: Sequence[Any] = records
+    if any(converters) and not isinstance(records[0], list):
+        data = [list(record) for record in records]
     for position, convert in enumerate(converters):
         if convert is None:
             continue

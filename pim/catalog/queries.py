@@ -45,7 +45,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement, Select
 
 from pim import db
-from pim.catalog.facets import FACETED_TYPES
+from pim.catalog.facets import FACETED_TYPES, slot
 from pim.catalog.models import Category, Completeness, Product, ProductCategory, ProductFacet, ProductModel, identifier_key
 from pim.catalog.search import match_condition
 from pim.errors import ErrorCode, Invalid
@@ -382,7 +382,7 @@ class _Builder:
 
     def facet(self, attribute: AttributeInfo, path: tuple[str, str, str], operator: str, value: Any, name: str) -> ColumnElement[bool]:
         """Filter on options or yes/no through the facets table (own and inherited values alike)."""
-        _code, scope, locale = path
+        scope, locale = slot(path[1], path[2])
 
         def holding(values: Sequence[str] | None = None, *, other_than: Sequence[str] | None = None) -> ColumnElement[bool]:
             rows = select(ProductFacet.product_id).where(ProductFacet.attribute_id == attribute.id, ProductFacet.scope == scope, ProductFacet.locale == locale)

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from pim import db
 from pim.actor import Actor, Source
 from pim.catalog.completeness import CompletenessCalculator
-from pim.catalog.facets import facet_rows, faceted_attributes, replace_facets
+from pim.catalog.facets import FacetKey, facet_rows, faceted_attributes, replace_facets
 from pim.catalog.models import (
     Category,
     Completeness,
@@ -1379,7 +1379,7 @@ def recompute_completeness(
             completeness_rows = []
             category_rows = []
             search_rows = []
-            facets: list[dict[str, Any]] = []
+            facets: list[FacetKey] = []
             for row in rows:
                 effective = row.values
                 inherited: list[str] = []

@@ -8,7 +8,7 @@ Create Date: 2026-11-23 22:40:00.000000
 import sqlalchemy as sa
 from alembic import op
 
-from pim.catalog.facets import FACETED_TYPES, facet_rows
+from pim.catalog.facets import FACET_COLUMNS, FACETED_TYPES, facet_rows
 from pim.db import JsonDocument
 
 revision = "0006"
@@ -72,7 +72,7 @@ def _fill() -> None:
                 effective.update(values or {})
             facets.extend(facet_rows(product_id, effective, faceted))
         if facets:
-            connection.execute(sa.insert(facet), facets)
+            connection.execute(sa.insert(facet), [dict(zip(FACET_COLUMNS, row, strict=True)) for row in facets])
 
 
 def downgrade() -> None:

@@ -677,7 +677,12 @@ def test_option_filters_follow_an_update_and_a_deletion(actor):
     from pim.catalog.services import delete_product
 
     update_product("MILK-ALPINE-1L", actor=actor, values={"brand": one(None), "is_organic": one(False)})
+    update_product("HEADPHONES-AURORA-2", actor=actor, values={"features": one(["lightweight", "waterproof"])})
+    update_product("SPEAKER-AURORA-1", actor=actor, values={"features": one(["bluetooth"])})  # unchanged
     delete_product("BREAD-RYE-500", actor=actor)
+
+    assert find({"features": [{"operator": "IN", "value": ["bluetooth"]}]}) == ["SPEAKER-AURORA-1"]
+    assert find({"features": [{"operator": "IN", "value": ["waterproof"]}]}) == ["HEADPHONES-AURORA-2", *VARIANTS]
 
     assert find({"brand": [{"operator": "IN", "value": ["volga"]}]}) == []
     assert find({"brand": [{"operator": "EMPTY"}]}) == ["GIFT-CARD-50", "MILK-ALPINE-1L"]
