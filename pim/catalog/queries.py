@@ -55,7 +55,7 @@ from pim.structure.snapshot import ALL_CHANNELS, ALL_LOCALES, AttributeInfo, Str
 FIELD_PROPERTIES = {"identifier", "uuid", "family", "enabled", "categories", "completeness", "updated", "created", "parent", "search"}
 SORT_FIELDS = {"identifier", "updated", "created", "label"}
 MAX_PAGE = 1000
-# Number of category links above which a category filter probes per product (see categories()).
+# Number of matches above which a category or option filter probes per product (see linked()).
 BIG_SUBTREE = 20000
 _LOWEST = Decimal("-1e300")
 
@@ -231,22 +231,27 @@ class _Builder:
             ids = [r.id for r in rows]
         else:
             raise _bad("categories", f"Operator {operator!r} is not supported on categories")
+        links = select(ProductCategory.product_id).where(ProductCategory.category_id.in_(ids))
         probe = exists().where(ProductCategory.product_id == Product.id, ProductCategory.category_id.in_(ids))
         if operator.startswith("NOT"):
             return not_(probe)
-        # A page of a big subtree (most of the catalogue) is best probed product by product
-        # while the sort index is walked; a small subtree, or a count, is best read whole first.
-        # Counting the links up to a bound tells which, reading at most that many index entries.
-        whole = Product.id.in_(select(ProductCategory.product_id).where(ProductCategory.category_id.in_(ids)))
-        if self.is_count:
-            linked = whole
-        else:
-            sample = select(ProductCategory.product_id).where(ProductCategory.category_id.in_(ids)).limit(BIG_SUBTREE)
-            is_big = db.session.scalar(select(func.count()).select_from(sample.subquery())) >= BIG_SUBTREE
-            linked = probe if is_big else whole
+        linked = self.linked(links, probe)
         if operator == "IN OR UNCLASSIFIED":
             return or_(linked, not_(classified))
         return linked
+
+    def linked(self, rows: Select[Any], probe: ColumnElement[bool]) -> ColumnElement[bool]:
+        """Match the products whose ids `rows` selects, in the form that reads least.
+
+        A page of many matches (most of the catalogue) is best probed product by product while
+        the sort index is walked; a few matches, or a count, are best read whole first. Counting
+        the rows up to a bound tells which, reading at most that many index entries.
+        """
+        whole = Product.id.in_(rows)
+        if self.is_count:
+            return whole
+        is_big = db.session.scalar(select(func.count()).select_from(rows.limit(BIG_SUBTREE).subquery())) >= BIG_SUBTREE
+        return probe if is_big else whole
 
     def parent_condition(self, operator: str, value: Any) -> ColumnElement[bool]:
         if operator == "EMPTY":
@@ -384,16 +389,19 @@ class _Builder:
         """Filter on options or yes/no through the facets table (own and inherited values alike)."""
         scope, locale = slot(path[1], path[2])
 
-        def holding(values: Sequence[str] | None = None, *, other_than: Sequence[str] | None = None) -> ColumnElement[bool]:
-            rows = select(ProductFacet.product_id).where(ProductFacet.attribute_id == attribute.id, ProductFacet.scope == scope, ProductFacet.locale == locale)
+        def holding(values: Sequence[str] | None = None, *, other_than: Sequence[str] | None = None, negated: bool = False) -> ColumnElement[bool]:
+            conditions = [ProductFacet.attribute_id == attribute.id, ProductFacet.scope == scope, ProductFacet.locale == locale]
             if values is not None:
-                rows = rows.where(ProductFacet.value.in_(values))
+                conditions.append(ProductFacet.value.in_(values))
             if other_than is not None:
-                rows = rows.where(ProductFacet.value.not_in(other_than))
-            return Product.id.in_(rows)
+                conditions.append(ProductFacet.value.not_in(other_than))
+            probe = exists().where(ProductFacet.product_id == Product.id, *conditions)
+            if negated:
+                return not_(Product.id.in_(select(ProductFacet.product_id).where(*conditions)) if self.is_count else probe)
+            return self.linked(select(ProductFacet.product_id).where(*conditions), probe)
 
         if operator in ("EMPTY", "NOT EMPTY"):
-            return not_(holding()) if operator == "EMPTY" else holding()
+            return holding(negated=True) if operator == "EMPTY" else holding()
         if attribute.type is AttributeType.BOOLEAN:
             if operator not in ("=", "!=") or not isinstance(value, bool):
                 raise _bad(name, f"Filter on {attribute.code!r} takes = or != and true or false")
@@ -410,7 +418,7 @@ class _Builder:
         if attribute.type is AttributeType.SIMPLE_SELECT:
             return holding(other_than=codes)
         # a product with several options is out when any of them is named
-        return and_(holding(), not_(holding(codes)))
+        return and_(holding(), holding(codes, negated=True))
 
     def _numeric(self) -> Any:
         return Numeric() if self.dialect == "postgresql" else Float()
