@@ -101,6 +101,14 @@ def run(runs: int, make_tie: bool) -> dict[str, Any]:
     }
     heavy = {
         "attribute: brand IN": {"brand": [{"operator": "IN", "value": ["aurora"]}]},
+        "attribute: rare brand IN": {"brand": [{"operator": "IN", "value": ["kestrel"]}], "family": [{"operator": "IN", "value": ["grocery"]}]},
+        "attribute: features NOT IN": {"features": [{"operator": "NOT IN", "value": ["waterproof"]}]},
+        "attribute: color EMPTY": {"color": [{"operator": "EMPTY"}]},
+        "attribute: brand IN + family + enabled": {
+            "brand": [{"operator": "IN", "value": ["aurora"]}],
+            "family": [{"operator": "IN", "value": ["shoes"]}],
+            "enabled": [{"operator": "=", "value": True}],
+        },
         "attribute: name CONTAINS": {"name": [{"operator": "CONTAINS", "value": "boot", "locale": "en_US"}]},
         "attribute: price > 500 EUR": {"price": [{"operator": ">", "value": {"amount": 500, "currency": "EUR"}, "scope": "ecommerce"}]},
         "full-text: 'nordlys trail'": {"search": [{"operator": "=", "value": "nordlys trail"}]},

@@ -397,7 +397,8 @@ class _Builder:
                 conditions.append(ProductFacet.value.not_in(other_than))
             probe = exists().where(ProductFacet.product_id == Product.id, *conditions)
             if negated:
-                return not_(Product.id.in_(select(ProductFacet.product_id).where(*conditions)) if self.is_count else probe)
+                # NOT EXISTS, never NOT IN: PostgreSQL runs NOT IN over a big set row by row
+                return not_(probe)
             return self.linked(select(ProductFacet.product_id).where(*conditions), probe)
 
         if operator in ("EMPTY", "NOT EMPTY"):
