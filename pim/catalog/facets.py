@@ -54,9 +54,8 @@ def facet_rows(product_id: int, effective: Mapping[str, Any], faceted: Mapping[s
         if not by_scope:
             continue
         for scope, by_locale in by_scope.items():
-            channel = "" if scope == ALL_CHANNELS else scope
             for locale, data in by_locale.items():
-                language = "" if locale == ALL_LOCALES else locale
+                channel, language = slot(scope, locale)
                 if type(data) is str:  # the common case, a simple select
                     if data:
                         rows.append((attribute_id, channel, language, data, product_id))
