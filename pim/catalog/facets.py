@@ -1,20 +1,24 @@
-"""Facets: the option codes and yes/no values of each product, in a table of their own.
+"""Facets: the values products are filtered on, in tables of their own.
 
-Counting the products of a brand or a colour would otherwise read the values document of
-every product and of its models. The write path stores one row per (attribute, channel,
-locale, value) a product holds, its own or inherited, and filters on select, multi-select
-and boolean attributes become index lookups.
+Counting the products of a brand, or those above a price, would otherwise read the values
+document of every product and of its models. The write path stores one row per (attribute,
+channel, locale, value) a product holds, its own or inherited: option codes and yes/no values
+in `product_facet`, numbers, measures (in their family's standard unit), prices (one row per
+currency) and dates (as day numbers) in `product_number`. Filters on those attributes become
+index lookups and range scans.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import Table, and_, bindparam, delete, select
 
 from pim import db
-from pim.catalog.models import ProductFacet
+from pim.catalog.models import ProductFacet, ProductNumber
 from pim.structure.models import AttributeType
 from pim.structure.snapshot import ALL_CHANNELS, ALL_LOCALES
 
@@ -23,6 +27,12 @@ FACETED_TYPES = frozenset({AttributeType.SIMPLE_SELECT, AttributeType.MULTI_SELE
 # (attribute id, channel, locale, value, product id); "" stands for every channel or every locale
 FacetKey = tuple[int, str, str, str, int]
 FACET_COLUMNS = ("attribute_id", "scope", "locale", "value", "product_id")
+
+NUMBERED_TYPES = frozenset({AttributeType.NUMBER, AttributeType.METRIC, AttributeType.PRICE_COLLECTION, AttributeType.DATE})
+
+# (attribute id, channel, locale, currency or "", value, product id)
+NumberKey = tuple[int, str, str, str, float, int]
+NUMBER_COLUMNS = ("attribute_id", "scope", "locale", "unit", "value", "product_id")
 
 
 def faceted_attributes(attributes: Iterable[Any]) -> dict[str, int]:
@@ -64,37 +74,89 @@ def facet_rows(product_id: int, effective: Mapping[str, Any], faceted: Mapping[s
     return rows
 
 
-def replace_facets(facets: Sequence[FacetKey], written_ids: Sequence[int]) -> None:
-    """Bring the facets of products just written in step: insert the new, delete the gone, keep the rest.
+@lru_cache(maxsize=4096)
+def day_number(day: str) -> int:
+    """Return the day number of a date (YYYY-MM-DD, or a longer ISO time), as dates are stored."""
+    return dt.date.fromisoformat(day[:10]).toordinal()
 
-    `written_ids` are the products that may have facets stored already; a re-import that
-    changes no option then writes nothing here.
-    """
+
+def numbered_attributes(attributes: Iterable[Any]) -> dict[str, tuple[int, AttributeType]]:
+    """Return the attribute ids and types by code of the attributes kept as numbers."""
+    return {a.code: (a.id, a.type) for a in attributes if a.type in NUMBERED_TYPES}
+
+
+def number_rows(product_id: int, effective: Mapping[str, Any], numbered: Mapping[str, tuple[int, AttributeType]]) -> list[NumberKey]:
+    """Return the numbers of a product from its values, own and inherited."""
+    rows: list[NumberKey] = []
+    for code, (attribute_id, kind) in numbered.items():
+        by_scope = effective.get(code)
+        if not by_scope:
+            continue
+        for scope, by_locale in by_scope.items():
+            for locale, data in by_locale.items():
+                if data is None:
+                    continue
+                channel, language = slot(scope, locale)
+                try:
+                    if kind is AttributeType.PRICE_COLLECTION:
+                        for price in data:
+                            if price["amount"]:
+                                rows.append((attribute_id, channel, language, price["currency"], float(price["amount"]), product_id))
+                    elif kind is AttributeType.METRIC:
+                        if data["base_data"]:
+                            rows.append((attribute_id, channel, language, "", float(data["base_data"]), product_id))
+                    elif kind is AttributeType.DATE:
+                        rows.append((attribute_id, channel, language, "", float(day_number(data)), product_id))
+                    else:
+                        rows.append((attribute_id, channel, language, "", float(data), product_id))
+                except (TypeError, ValueError, KeyError, AttributeError):
+                    continue  # not a number: the values document keeps it, filters cannot compare it
+    return rows
+
+
+class FacetBatch:
+    """The facets of a batch of products being written, saved in the batch's transaction."""
+
+    def __init__(self, attributes: Iterable[Any]):
+        attributes = list(attributes)
+        self.options = faceted_attributes(attributes)
+        self.numbers = numbered_attributes(attributes)
+        self.option_rows: list[FacetKey] = []
+        self.number_rows: list[NumberKey] = []
+
+    def add(self, product_id: int, effective: Mapping[str, Any]) -> None:
+        """Take the facets of one product from its values, own and inherited."""
+        self.option_rows.extend(facet_rows(product_id, effective, self.options))
+        self.number_rows.extend(number_rows(product_id, effective, self.numbers))
+
+    def save(self, written_ids: Sequence[int]) -> None:
+        """Bring the stored facets in step: insert the new, delete the gone, keep the rest.
+
+        `written_ids` are the products that may have facets stored already; a re-import that
+        changes no value then writes nothing here.
+        """
+        _replace(ProductFacet.__table__, FACET_COLUMNS, self.option_rows, written_ids)
+        _replace(ProductNumber.__table__, NUMBER_COLUMNS, self.number_rows, written_ids)
+
+
+def _replace(table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], written_ids: Sequence[int]) -> None:
     session = db.session
-    table = ProductFacet.__table__
-    new = set(facets)
-    gone: list[FacetKey] = []
-    stored: set[FacetKey] = set()
+    stored: set[tuple[Any, ...]] = set()
+    selected = [table.c[name] for name in columns]
     for start in range(0, len(written_ids), 900):
         chunk = written_ids[start : start + 900]
-        rows = session.execute(
-            select(table.c.attribute_id, table.c.scope, table.c.locale, table.c.value, table.c.product_id).where(table.c.product_id.in_(chunk))
-        )
-        for row in rows:
-            key = tuple(row)
-            stored.add(key)  # type: ignore[arg-type]
-            if key not in new:
-                gone.append(key)  # type: ignore[arg-type]
-    if gone:
-        session.execute(
-            delete(table).where(
-                table.c.attribute_id == bindparam("b_a"),
-                table.c.scope == bindparam("b_s"),
-                table.c.locale == bindparam("b_l"),
-                table.c.value == bindparam("b_v"),
-                table.c.product_id == bindparam("b_p"),
-            ),
-            [{"b_a": a, "b_s": s, "b_l": loc, "b_v": v, "b_p": p} for a, s, loc, v, p in gone],
-        )
-    added = [f for f in dict.fromkeys(facets) if f not in stored] if stored else list(dict.fromkeys(facets))
-    db.insert_records(table, FACET_COLUMNS, added)
+        stored.update(tuple(row) for row in session.execute(select(*selected).where(table.c.product_id.in_(chunk))))
+    if stored:
+        new = set(rows)
+        gone = [key for key in stored if key not in new]
+        if gone:
+            session.execute(
+                delete(table).where(and_(*(table.c[name] == bindparam(f"b_{name}") for name in columns))),
+                [{f"b_{name}": value for name, value in zip(columns, key, strict=True)} for key in gone],
+            )
+        added = list(new - stored)
+    else:
+        added = list(set(rows))
+    # in key order, each insert lands next to the previous one in the table's B-tree
+    added.sort()
+    db.insert_records(table, columns, added)

@@ -6,7 +6,7 @@ import unicodedata
 import uuid as uuid_module
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pim.db import Base, Code, JsonDocument, Labels, Timestamp
@@ -158,6 +158,24 @@ class ProductFacet(Base):
     scope: Mapped[str] = mapped_column(String(100), primary_key=True)
     locale: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(String(255), primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), primary_key=True)
+
+
+class ProductNumber(Base):
+    """One number a product holds, its own or inherited: a number, a measure in its family's
+    standard unit, a price in one currency (`unit`), or a date as its day number.
+
+    Comparisons and match counts on number, metric, price and date attributes are range scans
+    of this table's key instead of reads of every product's values document.
+    """
+
+    __tablename__ = "product_number"
+    __table_args__ = (Index("ix_product_number_product", "product_id"), {"sqlite_with_rowid": False})
+    attribute_id: Mapped[int] = mapped_column(ForeignKey("attribute.id", ondelete="CASCADE"), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(100), primary_key=True)
+    locale: Mapped[str] = mapped_column(String(100), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(20), primary_key=True)
+    value: Mapped[float] = mapped_column(Float, primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), primary_key=True)
 
 

@@ -45,8 +45,8 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement, Select
 
 from pim import db
-from pim.catalog.facets import FACETED_TYPES, slot
-from pim.catalog.models import Category, Completeness, Product, ProductCategory, ProductFacet, ProductModel, identifier_key
+from pim.catalog.facets import FACETED_TYPES, NUMBERED_TYPES, day_number, slot
+from pim.catalog.models import Category, Completeness, Product, ProductCategory, ProductFacet, ProductModel, ProductNumber, identifier_key
 from pim.catalog.search import match_condition
 from pim.errors import ErrorCode, Invalid
 from pim.structure.models import AttributeType
@@ -144,10 +144,9 @@ class _Builder:
             return document.op("#>>")(literal(list(path), type_=_text_array()))
         return func.json_extract(document, _sqlite_path(path))
 
-    def element(self, document: Any, path: tuple[str, ...]) -> ColumnElement[Any]:
-        if self.dialect == "postgresql":
-            return document.op("#>")(literal(list(path), type_=_text_array()))
-        return func.json_extract(document, _sqlite_path(path))
+    def numeric(self) -> Any:
+        """Return the type numbers are compared in: exact on PostgreSQL, floating point on SQLite."""
+        return Numeric() if self.dialect == "postgresql" else Float()
 
     def any_document(self, attribute: AttributeInfo, build: Any) -> ColumnElement[bool]:
         return or_(*(build(document) for document in self.documents(attribute)))
@@ -342,6 +341,8 @@ class _Builder:
         kind = attribute.type
         if kind in FACETED_TYPES and operator in _FACET_OPERATORS:
             return self.facet(attribute, path, operator, value, name)
+        if kind in NUMBERED_TYPES:
+            return self.number(attribute, path, operator, value, name)
         if operator in ("EMPTY", "NOT EMPTY"):
             present = self.any_document(attribute, lambda d: self.scalar(d, path).is_not(None))
             return not_(present) if operator == "EMPTY" else present
@@ -353,36 +354,9 @@ class _Builder:
                 return self.any_document(attribute, lambda d: _text_condition(self.scalar(d, path), operator, value, name, self.fold))
             return self.none_of_documents(attribute, path, lambda d: _text_condition(self.scalar(d, path), flipped, value, name, self.fold))
         if kind is AttributeType.MULTI_SELECT:
-            codes = _list(value, name)
-            if operator not in ("IN", "NOT IN"):
-                raise _bad(name, f"Operator {operator!r} is not supported on {attribute.code!r} (IN, NOT IN, EMPTY, NOT EMPTY)")
-            if operator == "IN":
-                return self.any_document(attribute, lambda d: self._array_has_any(d, path, codes))
-            return self.none_of_documents(attribute, path, lambda d: self._array_has_any(d, path, codes))
-        if kind is AttributeType.NUMBER:
-            number = _number(value, name)
-            return self._compare(attribute, operator, lambda d: cast(self.scalar(d, path), self._numeric()), number, name)
-        if kind is AttributeType.METRIC:
-            if not isinstance(value, Mapping) or "amount" not in value:
-                raise _bad(name, f'Filter on {attribute.code!r} takes {{"amount": ..., "unit": ...}}')
-            measurement = self.structure.measurements[attribute.metric_family or ""]
-            unit = measurement.units.get(value.get("unit") or attribute.default_metric_unit or "")
-            if unit is None:
-                raise _bad(name, f"Unit {value.get('unit')!r} is not a unit of {measurement.code}", ErrorCode.UNKNOWN_UNIT)
-            base = _number(value["amount"], name) * unit.factor + unit.offset
-            return self._compare(attribute, operator, lambda d: cast(self.scalar(d, (*path, "base_data")), self._numeric()), base, name)
-        if kind is AttributeType.PRICE_COLLECTION:
-            if not isinstance(value, Mapping) or "amount" not in value or "currency" not in value:
-                raise _bad(name, f'Filter on {attribute.code!r} takes {{"amount": ..., "currency": ...}}')
-            return self._price(attribute, path, operator, _number(value["amount"], name), str(value["currency"]), name)
+            raise _bad(name, f"Operator {operator!r} is not supported on {attribute.code!r} (IN, NOT IN, EMPTY, NOT EMPTY)")
         if kind is AttributeType.BOOLEAN:
-            if operator not in ("=", "!=") or not isinstance(value, bool):
-                raise _bad(name, f"Filter on {attribute.code!r} takes = or != and true or false")
-            if operator == "=":
-                return self.any_document(attribute, lambda d: self._boolean_is(d, path, value))
-            return self.none_of_documents(attribute, path, lambda d: self._boolean_is(d, path, value))
-        if kind is AttributeType.DATE:
-            return self._compare(attribute, operator, lambda d: self.scalar(d, path), value, name, is_date=True, path=path)
+            raise _bad(name, f"Filter on {attribute.code!r} takes = or != and true or false")
         raise _bad(name, f"Cannot filter on {attribute.code!r}")
 
     def facet(self, attribute: AttributeInfo, path: tuple[str, str, str], operator: str, value: Any, name: str) -> ColumnElement[bool]:
@@ -421,59 +395,55 @@ class _Builder:
         # a product with several options is out when any of them is named
         return and_(holding(), holding(codes, negated=True))
 
-    def _numeric(self) -> Any:
-        return Numeric() if self.dialect == "postgresql" else Float()
-
-    def _compare(
-        self, attribute: AttributeInfo, operator: str, expression: Any, value: Any, name: str, is_date: bool = False, path: tuple[str, ...] = ()
-    ) -> ColumnElement[bool]:
-        if is_date and operator in ("BETWEEN", "NOT BETWEEN"):
-            low, high = _list(value, name)[:2]
-
-            def within(document: Any) -> ColumnElement[bool]:
-                return expression(document).between(str(low), str(high))
-
-            return self.any_document(attribute, within) if operator == "BETWEEN" else self.none_of_documents(attribute, path, within)
-        if not is_date and self.dialect != "postgresql":
-            value = float(value)
-        elif is_date:
-            value = str(value)[:10]
-        comparisons = {"=": "__eq__", "!=": "__ne__", "<": "__lt__", "<=": "__le__", ">": "__gt__", ">=": "__ge__"}
-        method = comparisons.get(operator)
-        if method is None:
-            raise _bad(name, f"Operator {operator!r} is not supported on {attribute.code!r} (=, !=, <, <=, >, >=, EMPTY, NOT EMPTY)")
-        return self.any_document(attribute, lambda d: getattr(expression(d), method)(value))
-
-    def _boolean_is(self, document: Any, path: tuple[str, ...], value: bool) -> ColumnElement[bool]:
-        if self.dialect == "postgresql":
-            return self.scalar(document, path) == ("true" if value else "false")
-        return self.scalar(document, path) == (1 if value else 0)
-
-    def _array_has_any(self, document: Any, path: tuple[str, ...], codes: list[str]) -> ColumnElement[bool]:
-        if self.dialect == "postgresql":
-            return self.element(document, path).op("?|")(literal(codes, type_=_text_array()))
-        each = func.json_each(document, _sqlite_path(path)).table_valued("value")
-        return exists(select(1).select_from(each).where(each.c.value.in_(codes)))
-
-    def _price(self, attribute: AttributeInfo, path: tuple[str, ...], operator: str, amount: Decimal, currency: str, name: str) -> ColumnElement[bool]:
-        comparisons = {"=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
-        sql_operator = comparisons.get(operator)
-        if sql_operator is None:
-            raise _bad(name, f"Operator {operator!r} is not supported on {attribute.code!r}")
-
-        def build(document: Any) -> ColumnElement[bool]:
-            if self.dialect == "postgresql":
-                each = func.jsonb_array_elements(self.element(document, path)).table_valued("value")
-                amount_of = cast(each.c.value.op("->>")("amount"), Numeric)
-                currency_of = each.c.value.op("->>")("currency")
+    def number(self, attribute: AttributeInfo, path: tuple[str, str, str], operator: str, value: Any, name: str) -> ColumnElement[bool]:
+        """Compare numbers, measures, prices or dates through the numbers table (own and inherited values alike)."""
+        scope, locale = slot(path[1], path[2])
+        kind = attribute.type
+        unit: str | None = None
+        if operator in ("EMPTY", "NOT EMPTY"):
+            bounds: list[ColumnElement[bool]] = []
+        elif kind is AttributeType.DATE:
+            if operator in ("BETWEEN", "NOT BETWEEN"):
+                days = _list(value, name)
+                if len(days) != 2:
+                    raise _bad(name, f"{operator} on {attribute.code!r} takes two dates, the first and the last day")
+                low, high = (_day(day, name) for day in days)
+                bounds = [ProductNumber.value.between(low, high)]
             else:
-                each = func.json_each(document, _sqlite_path(path)).table_valued("value")
-                amount_of = cast(func.json_extract(each.c.value, "$.amount"), Float)
-                currency_of = func.json_extract(each.c.value, "$.currency")
-            bound = amount if self.dialect == "postgresql" else float(amount)
-            return exists(select(1).select_from(each).where(currency_of == currency, amount_of.op(sql_operator)(bound)))
+                bounds = [_comparison(ProductNumber.value, operator, _day(value, name), name, attribute, dates=True)]
+        elif kind is AttributeType.METRIC:
+            if not isinstance(value, Mapping) or "amount" not in value:
+                raise _bad(name, f'Filter on {attribute.code!r} takes {{"amount": ..., "unit": ...}}')
+            measurement = self.structure.measurements[attribute.metric_family or ""]
+            measure = measurement.units.get(value.get("unit") or attribute.default_metric_unit or "")
+            if measure is None:
+                raise _bad(name, f"Unit {value.get('unit')!r} is not a unit of {measurement.code}", ErrorCode.UNKNOWN_UNIT)
+            base = _number(value["amount"], name) * measure.factor + measure.offset
+            bounds = [_comparison(ProductNumber.value, operator, float(base), name, attribute)]
+        elif kind is AttributeType.PRICE_COLLECTION:
+            if not isinstance(value, Mapping) or "amount" not in value or "currency" not in value:
+                raise _bad(name, f'Filter on {attribute.code!r} takes {{"amount": ..., "currency": ...}}')
+            unit = str(value["currency"])
+            bounds = [_comparison(ProductNumber.value, operator, float(_number(value["amount"], name)), name, attribute)]
+        else:
+            bounds = [_comparison(ProductNumber.value, operator, float(_number(value, name)), name, attribute)]
+        held = [ProductNumber.attribute_id == attribute.id, ProductNumber.scope == scope, ProductNumber.locale == locale]
+        if unit is not None:
+            held.append(ProductNumber.unit == unit)
 
-        return self.any_document(attribute, build)
+        def holding(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+            probe = exists().where(ProductNumber.product_id == Product.id, *held, *conditions)
+            return self.linked(select(ProductNumber.product_id).where(*held, *conditions), probe)
+
+        def holding_none(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+            # NOT EXISTS, never NOT IN: PostgreSQL runs NOT IN over a big set row by row
+            return not_(exists().where(ProductNumber.product_id == Product.id, *held, *conditions))
+
+        if operator == "EMPTY":
+            return holding_none()
+        if operator == "NOT BETWEEN":
+            return and_(holding(), holding_none(*bounds))
+        return holding(*bounds)
 
 
 _FACET_OPERATORS = frozenset({"=", "!=", "IN", "NOT IN", "EMPTY", "NOT EMPTY"})
@@ -504,6 +474,24 @@ def _number(value: Any, name: str) -> Decimal:
         return Decimal(str(value))
     except Exception:
         raise _bad(name, f"Filter on {name!r} compares with a number, got {value!r}") from None
+
+
+def _day(value: Any, name: str) -> float:
+    try:
+        return float(day_number(str(value)))
+    except ValueError:
+        raise _bad(name, f"Filter on {name!r} takes dates as YYYY-MM-DD, got {value!r}") from None
+
+
+_COMPARISONS = {"=": "__eq__", "!=": "__ne__", "<": "__lt__", "<=": "__le__", ">": "__gt__", ">=": "__ge__"}
+
+
+def _comparison(column: Any, operator: str, bound: float, name: str, attribute: AttributeInfo, *, dates: bool = False) -> ColumnElement[bool]:
+    method = _COMPARISONS.get(operator)
+    if method is None:
+        more = ", BETWEEN, NOT BETWEEN" if dates else ""
+        raise _bad(name, f"Operator {operator!r} is not supported on {attribute.code!r} (=, !=, <, <=, >, >={more}, EMPTY, NOT EMPTY)")
+    return getattr(column, method)(bound)
 
 
 def _like_escape(value: str) -> str:
@@ -637,8 +625,8 @@ def _sort_key(builder: _Builder, query: ProductQuery) -> list[Any]:
     if attribute.type in (AttributeType.NUMBER, AttributeType.METRIC):
         # Products without the value sort first; the stand-in keeps the key numeric on PostgreSQL
         # (a float there would make it double precision).
-        lowest = literal(_LOWEST if builder.dialect == "postgresql" else float(_LOWEST), builder._numeric())
-        expression = func.coalesce(cast(expression, builder._numeric()), lowest)
+        lowest = literal(_LOWEST if builder.dialect == "postgresql" else float(_LOWEST), builder.numeric())
+        expression = func.coalesce(cast(expression, builder.numeric()), lowest)
     else:
         expression = func.coalesce(expression, "")
     return [expression, Product.id]

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from pim import db
 from pim.actor import Actor, Source
 from pim.catalog.completeness import CompletenessCalculator
-from pim.catalog.facets import FacetKey, facet_rows, faceted_attributes, replace_facets
+from pim.catalog.facets import FacetBatch
 from pim.catalog.models import (
     Category,
     Completeness,
@@ -864,8 +864,10 @@ def _write(works: list[_Work], structure: Structure, actor: Actor) -> None:
     unique_rows = [{"attribute_id": a, "value": v, "product_id": w.product_id} for w in works for a, _c, v in w.unique_values]
     if unique_rows:
         db.bulk_insert(UniqueValue.__table__, unique_rows)
-    faceted = faceted_attributes(structure.attributes.values())
-    replace_facets([row for w in works for row in facet_rows(w.product_id, w.effective, faceted)], old_ids)
+    facets = FacetBatch(structure.attributes.values())
+    for work in works:
+        facets.add(work.product_id, work.effective)
+    facets.save(old_ids)
     _write_associations([w for w in works if w.associations is not None])
     record_versions("product", ((w.product_id, w.identifier, w.version, w.changes) for w in works), actor=actor, logged_at=now)
     _index_search(works)
@@ -1349,7 +1351,6 @@ def recompute_completeness(
     session = db.session
     structure = get_structure()
     calculator = CompletenessCalculator(structure)
-    faceted = faceted_attributes(structure.attributes.values())
     lookups = _Lookups()
     condition = Product.family_id.is_not(None)
     if family_ids is not None:
@@ -1379,7 +1380,7 @@ def recompute_completeness(
             completeness_rows = []
             category_rows = []
             search_rows = []
-            facets: list[FacetKey] = []
+            facets = FacetBatch(structure.attributes.values())
             for row in rows:
                 effective = row.values
                 inherited: list[str] = []
@@ -1399,7 +1400,7 @@ def recompute_completeness(
                     for category_id in {lookups.categories[c][0] for c in [*row.categories, *inherited] if c in lookups.categories}:
                         category_rows.append({"product_id": row.id, "category_id": category_id})
                     search_rows.append((row.id, search_text_of(row.identifier, family, effective), True))
-                    facets.extend(facet_rows(row.id, effective, faceted))
+                    facets.add(row.id, effective)
             stale = delete(Completeness).where(Completeness.product_id.in_(ids))
             if channel_filter is not None:
                 stale = stale.where(Completeness.channel_id.in_(channel_filter))
@@ -1417,7 +1418,7 @@ def recompute_completeness(
                 from pim.catalog.search import index_products
 
                 index_products(search_rows)
-                replace_facets(facets, ids)
+                facets.save(ids)
             total += len(rows)
         if on_batch is not None:
             on_batch(total)

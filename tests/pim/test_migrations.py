@@ -112,7 +112,7 @@ def test_upgrade_stops_and_names_identifiers_that_differ_only_in_case(backend, t
 
 
 def test_upgrade_builds_the_facets_the_write_path_keeps(committed_app, actor):
-    """A catalogue from before facets gets, on upgrade, exactly the rows saving would write."""
+    """A catalogue from before facets gets, on upgrade, exactly the option and number rows saving would write."""
     from alembic import command
 
     from pim.demo import install_demo_structure, load_demo
@@ -120,21 +120,26 @@ def test_upgrade_builds_the_facets_the_write_path_keeps(committed_app, actor):
 
     engine = committed_app.extensions["pim_engine"]
     facets = text("SELECT attribute_id, scope, locale, value, product_id FROM product_facet ORDER BY product_id, attribute_id, scope, locale, value")
+    numbers = text("SELECT attribute_id, scope, locale, unit, value, product_id FROM product_number ORDER BY product_id, attribute_id, scope, locale, unit, value")
     with committed_app.app_context():
         install_demo_structure()
         load_demo(products=300)
         db.session.remove()
     with engine.connect() as connection:
         written = connection.execute(facets).all()
+        written_numbers = connection.execute(numbers).all()
         variants = connection.scalar(text("SELECT count(*) FROM product WHERE parent_id IS NOT NULL"))
     with engine.begin() as connection:
         command.downgrade(alembic_config(connection=connection), "0005")
     with engine.connect() as connection:
-        assert "product_facet" not in inspect(connection).get_table_names()
+        assert {"product_facet", "product_number"}.isdisjoint(inspect(connection).get_table_names())
 
     upgrade(engine)
 
     with engine.connect() as connection:
         assert connection.execute(facets).all() == written
+        assert connection.execute(numbers).all() == written_numbers
     assert variants > 50
     assert len(written) > 300 * 3
+    # prices in three currencies on four channels, measures and dates, own and inherited
+    assert len(written_numbers) > 300 * 10

@@ -9,14 +9,12 @@ import sqlalchemy as sa
 from alembic import op
 
 from pim.catalog.facets import FACET_COLUMNS, FACETED_TYPES, facet_rows
-from pim.db import JsonDocument
+from pim.migrations import effective_values
 
 revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
-
-_BATCH = 5000
 
 
 def upgrade() -> None:
@@ -48,33 +46,14 @@ def _fill() -> None:
     faceted = {code: attribute_id for attribute_id, code in connection.execute(sa.select(attribute.c.id, attribute.c.code).where(attribute.c.type.in_(types)))}
     if not faceted:
         return
-    product = sa.table("product", sa.column("id", sa.Integer), sa.column("parent_id", sa.Integer), sa.column("values", JsonDocument))
-    model = sa.table("product_model", sa.column("id", sa.Integer), sa.column("parent_id", sa.Integer), sa.column("values", JsonDocument))
-    parent, grandparent = model.alias("parent"), model.alias("grandparent")
     facet = sa.table(
         "product_facet",
         *(sa.column(name, sa.String) for name in ("scope", "locale", "value")),
         sa.column("attribute_id", sa.Integer),
         sa.column("product_id", sa.Integer),
     )
-    statement = (
-        sa.select(product.c.id, product.c["values"], parent.c["values"], grandparent.c["values"])
-        .select_from(product.outerjoin(parent, parent.c.id == product.c.parent_id).outerjoin(grandparent, grandparent.c.id == parent.c.parent_id))
-        .order_by(product.c.id)
-        .limit(_BATCH)
-    )
-    last = 0
-    while True:
-        rows = connection.execute(statement.where(product.c.id > last)).all()
-        if not rows:
-            break
-        last = rows[-1][0]
-        facets = []
-        for product_id, own, from_parent, from_grandparent in rows:
-            effective: dict = {}
-            for values in (from_grandparent, from_parent, own):
-                effective.update(values or {})
-            facets.extend(facet_rows(product_id, effective, faceted))
+    for batch in effective_values(connection):
+        facets = [row for product_id, effective in batch for row in facet_rows(product_id, effective, faceted)]
         if facets:
             connection.execute(sa.insert(facet), [dict(zip(FACET_COLUMNS, row, strict=True)) for row in facets])
 

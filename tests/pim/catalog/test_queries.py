@@ -715,6 +715,48 @@ def test_date_not_between_finds_products_dated_outside():
 
 
 @pytest.mark.usefixtures("catalogue")
+def test_date_filter_with_a_malformed_date_is_refused():
+    error = invalid({"release_date": [{"operator": "<", "value": "01/09/2024"}]})
+
+    assert error.field == "search.release_date" and "YYYY-MM-DD" in error.message
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_price_empty_and_not_empty_look_at_the_channel_only():
+    assert find({"price": [{"operator": "NOT EMPTY", "scope": "ecommerce"}]}) == ["HEADPHONES-AURORA-2", "SPEAKER-AURORA-1", "TV-KESTREL-55"]
+    assert find({"price": [{"operator": "EMPTY", "scope": "print"}]}) == CATALOGUE
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_number_filters_follow_a_models_new_value_to_its_variants(actor):
+    values = {"package_length": one({"amount": "32", "unit": "CENTIMETER"}), "release_date": one("2023-03-01")}
+    save_product_model(ProductModelInput("TRAIL", values=values), actor=actor)
+
+    assert find({"package_length": [{"operator": "=", "value": {"amount": "0.32", "unit": "METER"}}]}) == VARIANTS
+    assert find({"release_date": [{"operator": "<", "value": "2024-09-01"}]}) == ["HEADPHONES-AURORA-2", *VARIANTS]
+    assert count_products(ProductQuery(filters={"release_date": [{"operator": "BETWEEN", "value": ["2023-01-01", "2023-12-31"]}]})) == 2
+
+    save_product_model(ProductModelInput("TRAIL", values={"release_date": one("2025-05-01")}), actor=actor)
+
+    assert find({"release_date": [{"operator": ">", "value": "2025-01-10"}]}) == VARIANTS
+    assert find({"release_date": [{"operator": "<", "value": "2024-09-01"}]}) == ["HEADPHONES-AURORA-2"]
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_number_filters_follow_an_update_and_a_deletion(actor):
+    from pim.catalog.services import delete_product
+
+    update_product("SPEAKER-AURORA-1", actor=actor, values={"price": prices("ecommerce", EUR="59.00", USD="159.00"), "warranty_months": one(None)})
+    update_product("HEADPHONES-AURORA-2", actor=actor, values={"release_date": one("2024-12-24")})
+    delete_product("TV-KESTREL-55", actor=actor)
+
+    assert find({"price": [{"operator": "<", "value": {"amount": 60, "currency": "EUR"}, "scope": "ecommerce"}]}) == ["SPEAKER-AURORA-1"]
+    assert find({"price": [{"operator": ">", "value": {"amount": 150, "currency": "USD"}, "scope": "ecommerce"}]}) == ["SPEAKER-AURORA-1"]
+    assert find({"warranty_months": [{"operator": "NOT EMPTY"}]}) == ["HEADPHONES-AURORA-2"]
+    assert find({"release_date": [{"operator": ">", "value": "2024-09-01"}]}) == ["HEADPHONES-AURORA-2"]
+
+
+@pytest.mark.usefixtures("catalogue")
 def test_attribute_empty_finds_products_without_the_value():
     assert find({"features": [{"operator": "EMPTY"}]}) == ["BREAD-RYE-500", "GIFT-CARD-50", "MILK-ALPINE-1L"]
 
