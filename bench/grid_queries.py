@@ -117,6 +117,9 @@ def run(runs: int, make_tie: bool) -> dict[str, Any]:
         },
         "attribute: name CONTAINS": {"name": [{"operator": "CONTAINS", "value": "boot", "locale": "en_US"}]},
         "attribute: price > 500 EUR": {"price": [{"operator": ">", "value": {"amount": 500, "currency": "EUR"}, "scope": "ecommerce"}]},
+        "attribute: price < 50 EUR": {"price": [{"operator": "<", "value": {"amount": 50, "currency": "EUR"}, "scope": "ecommerce"}]},
+        "attribute: weight < 1 kg": {"weight": [{"operator": "<", "value": {"amount": 1, "unit": "KILOGRAM"}}]},
+        "attribute: released in 2024": {"release_date": [{"operator": "BETWEEN", "value": ["2024-01-01", "2024-12-31"]}]},
         "full-text: 'nordlys trail'": {"search": [{"operator": "=", "value": "nordlys trail"}]},
     }
     pages: dict[str, Any] = {}

@@ -1,11 +1,12 @@
 """Facets: the values products are filtered on, in tables of their own.
 
-Counting the products of a brand, or those above a price, would otherwise read the values
-document of every product and of its models. The write path stores one row per (attribute,
-channel, locale, value) a product holds, its own or inherited: option codes and yes/no values
-in `product_facet`, numbers, measures (in their family's standard unit), prices (one row per
-currency) and dates (as day numbers) in `product_number`. Filters on those attributes become
-index lookups and range scans.
+Counting the products of a brand, those above a price or those whose name holds a word would
+otherwise read the values document of every product and of its models. The write path stores
+one row per (attribute, channel, locale, value) a product holds, its own or inherited: option
+codes and yes/no values in `product_facet`; numbers, measures (in their family's standard
+unit), prices (one row per currency) and dates (as day numbers) in `product_number`; single-line
+texts, lower-cased in every alphabet, in `product_text`. Filters on those attributes become
+index lookups, range scans, or scans of one attribute's short rows.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from sqlalchemy import Table, and_, bindparam, delete, select
 
 from pim import db
-from pim.catalog.models import ProductFacet, ProductNumber
+from pim.catalog.models import ProductFacet, ProductNumber, ProductText
 from pim.structure.models import AttributeType
 from pim.structure.snapshot import ALL_CHANNELS, ALL_LOCALES
 
@@ -33,6 +34,13 @@ NUMBERED_TYPES = frozenset({AttributeType.NUMBER, AttributeType.METRIC, Attribut
 # (attribute id, channel, locale, currency or "", value, product id)
 NumberKey = tuple[int, str, str, str, float, int]
 NUMBER_COLUMNS = ("attribute_id", "scope", "locale", "unit", "value", "product_id")
+
+# Textareas are left out: long texts would make a copy as big as the catalogue's values.
+TEXTED_TYPES = frozenset({AttributeType.TEXT})
+
+# (attribute id, channel, locale, product id, text lower-cased)
+TextKey = tuple[int, str, str, int, str]
+TEXT_COLUMNS = ("attribute_id", "scope", "locale", "product_id", "value")
 
 
 def faceted_attributes(attributes: Iterable[Any]) -> dict[str, int]:
@@ -114,6 +122,26 @@ def number_rows(product_id: int, effective: Mapping[str, Any], numbered: Mapping
     return rows
 
 
+def texted_attributes(attributes: Iterable[Any]) -> dict[str, int]:
+    """Return the attribute ids by code of the attributes whose texts are kept."""
+    return {a.code: a.id for a in attributes if a.type in TEXTED_TYPES}
+
+
+def text_rows(product_id: int, effective: Mapping[str, Any], texted: Mapping[str, int]) -> list[TextKey]:
+    """Return the texts of a product, lower-cased as text filters compare them, from its values, own and inherited."""
+    rows: list[TextKey] = []
+    for code, attribute_id in texted.items():
+        by_scope = effective.get(code)
+        if not by_scope:
+            continue
+        for scope, by_locale in by_scope.items():
+            for locale, data in by_locale.items():
+                if data and isinstance(data, str):
+                    channel, language = slot(scope, locale)
+                    rows.append((attribute_id, channel, language, product_id, data.lower()))
+    return rows
+
+
 class FacetBatch:
     """The facets of a batch of products being written, saved in the batch's transaction."""
 
@@ -121,13 +149,16 @@ class FacetBatch:
         attributes = list(attributes)
         self.options = faceted_attributes(attributes)
         self.numbers = numbered_attributes(attributes)
+        self.texts = texted_attributes(attributes)
         self.option_rows: list[FacetKey] = []
         self.number_rows: list[NumberKey] = []
+        self.text_rows: list[TextKey] = []
 
     def add(self, product_id: int, effective: Mapping[str, Any]) -> None:
         """Take the facets of one product from its values, own and inherited."""
         self.option_rows.extend(facet_rows(product_id, effective, self.options))
         self.number_rows.extend(number_rows(product_id, effective, self.numbers))
+        self.text_rows.extend(text_rows(product_id, effective, self.texts))
 
     def save(self, written_ids: Sequence[int]) -> None:
         """Bring the stored facets in step: insert the new, delete the gone, keep the rest.
@@ -137,6 +168,7 @@ class FacetBatch:
         """
         _replace(ProductFacet.__table__, FACET_COLUMNS, self.option_rows, written_ids)
         _replace(ProductNumber.__table__, NUMBER_COLUMNS, self.number_rows, written_ids)
+        _replace(ProductText.__table__, TEXT_COLUMNS, self.text_rows, written_ids)
 
 
 def _replace(table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], written_ids: Sequence[int]) -> None:

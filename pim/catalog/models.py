@@ -179,6 +179,22 @@ class ProductNumber(Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), primary_key=True)
 
 
+class ProductText(Base):
+    """One single-line text a product holds, its own or inherited, lower-cased in every alphabet.
+
+    Text filters (CONTAINS, STARTS WITH, ...) and their match counts scan one attribute's
+    short rows here instead of every product's values document.
+    """
+
+    __tablename__ = "product_text"
+    __table_args__ = (Index("ix_product_text_product", "product_id"), {"sqlite_with_rowid": False})
+    attribute_id: Mapped[int] = mapped_column(ForeignKey("attribute.id", ondelete="CASCADE"), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(100), primary_key=True)
+    locale: Mapped[str] = mapped_column(String(100), primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
 class UniqueValue(Base):
     """The value of a unique attribute (an EAN) held by a product, unique across the catalogue."""
 

@@ -45,8 +45,8 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement, Select
 
 from pim import db
-from pim.catalog.facets import FACETED_TYPES, NUMBERED_TYPES, day_number, slot
-from pim.catalog.models import Category, Completeness, Product, ProductCategory, ProductFacet, ProductModel, ProductNumber, identifier_key
+from pim.catalog.facets import FACETED_TYPES, NUMBERED_TYPES, TEXTED_TYPES, day_number, slot
+from pim.catalog.models import Category, Completeness, Product, ProductCategory, ProductFacet, ProductModel, ProductNumber, ProductText, identifier_key
 from pim.catalog.search import match_condition
 from pim.errors import ErrorCode, Invalid
 from pim.structure.models import AttributeType
@@ -252,6 +252,24 @@ class _Builder:
         is_big = db.session.scalar(select(func.count()).select_from(rows.limit(BIG_SUBTREE).subquery())) >= BIG_SUBTREE
         return probe if is_big else whole
 
+    def holding(
+        self, product_id: Any, conditions: Sequence[ColumnElement[bool]], *, but_not: Sequence[ColumnElement[bool]] | None = None
+    ) -> ColumnElement[bool]:
+        """Match the products with a row of a facets table meeting `conditions` (and, with `but_not`, none meeting those as well)."""
+        rows = select(product_id).where(*conditions)
+        probe = exists().where(product_id == Product.id, *conditions)
+        if but_not is None:
+            return self.linked(rows, probe)
+        if self.is_count:
+            # each set read once: a probe per match would read the facets of every match again
+            return Product.id.in_(rows.except_(select(product_id).where(*conditions, *but_not)))
+        return and_(self.linked(rows, probe), self.holding_none(product_id, [*conditions, *but_not]))
+
+    def holding_none(self, product_id: Any, conditions: Sequence[ColumnElement[bool]]) -> ColumnElement[bool]:
+        """Match the products with no row of a facets table meeting `conditions`."""
+        # NOT EXISTS, never NOT IN: PostgreSQL runs NOT IN over a big set row by row
+        return not_(exists().where(product_id == Product.id, *conditions))
+
     def parent_condition(self, operator: str, value: Any) -> ColumnElement[bool]:
         if operator == "EMPTY":
             return Product.parent_id.is_(None)
@@ -343,6 +361,8 @@ class _Builder:
             return self.facet(attribute, path, operator, value, name)
         if kind in NUMBERED_TYPES:
             return self.number(attribute, path, operator, value, name)
+        if kind in TEXTED_TYPES and operator in _TEXT_OPERATORS:
+            return self.text(attribute, path, operator, value, name)
         if operator in ("EMPTY", "NOT EMPTY"):
             present = self.any_document(attribute, lambda d: self.scalar(d, path).is_not(None))
             return not_(present) if operator == "EMPTY" else present
@@ -362,26 +382,20 @@ class _Builder:
     def facet(self, attribute: AttributeInfo, path: tuple[str, str, str], operator: str, value: Any, name: str) -> ColumnElement[bool]:
         """Filter on options or yes/no through the facets table (own and inherited values alike)."""
         scope, locale = slot(path[1], path[2])
+        held = [ProductFacet.attribute_id == attribute.id, ProductFacet.scope == scope, ProductFacet.locale == locale]
 
-        def holding(values: Sequence[str] | None = None, *, other_than: Sequence[str] | None = None, negated: bool = False) -> ColumnElement[bool]:
-            conditions = [ProductFacet.attribute_id == attribute.id, ProductFacet.scope == scope, ProductFacet.locale == locale]
-            if values is not None:
-                conditions.append(ProductFacet.value.in_(values))
-            if other_than is not None:
-                conditions.append(ProductFacet.value.not_in(other_than))
-            probe = exists().where(ProductFacet.product_id == Product.id, *conditions)
-            if negated:
-                # NOT EXISTS, never NOT IN: PostgreSQL runs NOT IN over a big set row by row
-                return not_(probe)
-            return self.linked(select(ProductFacet.product_id).where(*conditions), probe)
+        def holding(*conditions: ColumnElement[bool], but_not: Sequence[ColumnElement[bool]] | None = None) -> ColumnElement[bool]:
+            return self.holding(ProductFacet.product_id, [*held, *conditions], but_not=but_not)
 
-        if operator in ("EMPTY", "NOT EMPTY"):
-            return holding(negated=True) if operator == "EMPTY" else holding()
+        if operator == "EMPTY":
+            return self.holding_none(ProductFacet.product_id, held)
+        if operator == "NOT EMPTY":
+            return holding()
         if attribute.type is AttributeType.BOOLEAN:
             if operator not in ("=", "!=") or not isinstance(value, bool):
                 raise _bad(name, f"Filter on {attribute.code!r} takes = or != and true or false")
             # every product holds one yes/no value per channel and locale: != true is = false
-            return holding(["true" if value == (operator == "=") else "false"])
+            return holding(ProductFacet.value == ("true" if value == (operator == "=") else "false"))
         if operator in ("=", "!="):
             if not isinstance(value, str):
                 raise _bad(name, f"Filter on {name!r} compares with an option code, got {value!r}")
@@ -389,11 +403,35 @@ class _Builder:
         else:
             codes = [str(v) for v in _list(value, name)]
         if operator in ("=", "IN"):
-            return holding(codes)
+            return holding(ProductFacet.value.in_(codes))
         if attribute.type is AttributeType.SIMPLE_SELECT:
-            return holding(other_than=codes)
+            return holding(ProductFacet.value.not_in(codes))
         # a product with several options is out when any of them is named
-        return and_(holding(), holding(codes, negated=True))
+        return holding(but_not=[ProductFacet.value.in_(codes)])
+
+    def text(self, attribute: AttributeInfo, path: tuple[str, str, str], operator: str, value: Any, name: str) -> ColumnElement[bool]:
+        """Compare single-line texts through the texts table, lower-cased in every alphabet (own and inherited values alike)."""
+        scope, locale = slot(path[1], path[2])
+        held = [ProductText.attribute_id == attribute.id, ProductText.scope == scope, ProductText.locale == locale]
+        if operator == "EMPTY":
+            return self.holding_none(ProductText.product_id, held)
+        if operator == "NOT EMPTY":
+            return self.holding(ProductText.product_id, held)
+        if operator in ("=", "IN"):
+            texts = [value] if operator == "=" else _list(value, name)
+            if not all(isinstance(t, str) for t in texts):
+                raise _bad(name, f"Filter on {name!r} compares with a text, got {value!r}")
+            # the lower-cased texts narrow the products down; = and IN then compare the exact text
+            narrowed = self.holding(ProductText.product_id, [*held, ProductText.value.in_([t.lower() for t in texts])])
+            return and_(narrowed, self.any_document(attribute, lambda d: self.scalar(d, path).in_(texts)))
+        if not isinstance(value, str):
+            raise _bad(name, f"Filter on {name!r} compares with a text, got {value!r}")
+        needle = _like_escape(value.lower())
+        pattern = {"STARTS WITH": f"{needle}%", "ENDS WITH": f"%{needle}"}.get(operator, f"%{needle}%")
+        matches = ProductText.value.like(pattern, escape="\\")
+        if operator == "DOES NOT CONTAIN":
+            return self.holding(ProductText.product_id, held, but_not=[matches])
+        return self.holding(ProductText.product_id, [*held, matches])
 
     def number(self, attribute: AttributeInfo, path: tuple[str, str, str], operator: str, value: Any, name: str) -> ColumnElement[bool]:
         """Compare numbers, measures, prices or dates through the numbers table (own and inherited values alike)."""
@@ -431,21 +469,14 @@ class _Builder:
         if unit is not None:
             held.append(ProductNumber.unit == unit)
 
-        def holding(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
-            probe = exists().where(ProductNumber.product_id == Product.id, *held, *conditions)
-            return self.linked(select(ProductNumber.product_id).where(*held, *conditions), probe)
-
-        def holding_none(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
-            # NOT EXISTS, never NOT IN: PostgreSQL runs NOT IN over a big set row by row
-            return not_(exists().where(ProductNumber.product_id == Product.id, *held, *conditions))
-
         if operator == "EMPTY":
-            return holding_none()
+            return self.holding_none(ProductNumber.product_id, held)
         if operator == "NOT BETWEEN":
-            return and_(holding(), holding_none(*bounds))
-        return holding(*bounds)
+            return self.holding(ProductNumber.product_id, held, but_not=bounds)
+        return self.holding(ProductNumber.product_id, [*held, *bounds])
 
 
+_TEXT_OPERATORS = frozenset({"=", "IN", "STARTS WITH", "ENDS WITH", "CONTAINS", "DOES NOT CONTAIN", "EMPTY", "NOT EMPTY"})
 _FACET_OPERATORS = frozenset({"=", "!=", "IN", "NOT IN", "EMPTY", "NOT EMPTY"})
 
 

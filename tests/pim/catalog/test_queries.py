@@ -537,6 +537,42 @@ def test_text_does_not_contain_leaves_out_products_without_the_value():
 
 
 @pytest.mark.usefixtures("catalogue")
+def test_text_counts_match_the_pages():
+    for operator, value in [("CONTAINS", "AURORA"), ("DOES NOT CONTAIN", "aurora"), ("ENDS WITH", "box"), ("=", "Aurora Klangbox"), ("EMPTY", None)]:
+        filters = {"name": [{"operator": operator, "value": value, "locale": "de_DE"}]}
+        assert count_products(ProductQuery(filters=filters)) == len(find(filters)), operator
+    assert count_products(ProductQuery(filters={"name": [{"operator": "NOT EMPTY", "locale": "ru_RU"}]})) == 3
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_text_equals_and_in_keep_the_case_of_the_value():
+    assert find({"name": [{"operator": "=", "value": "aurora klangbox", "locale": "de_DE"}]}) == []
+    assert find({"name": [{"operator": "IN", "value": ["Aurora Soundbox", "aurora studio headphones"], "locale": "en_US"}]}) == ["SPEAKER-AURORA-1"]
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_text_filter_takes_wildcards_literally(actor):
+    update_product("GIFT-CARD-50", actor=actor, values={"name": names(en_US="Gift card, 50% off_today")})
+
+    assert find({"name": [{"operator": "CONTAINS", "value": "50% off_", "locale": "en_US"}]}) == ["GIFT-CARD-50"]
+    assert find({"name": [{"operator": "CONTAINS", "value": "5_%", "locale": "en_US"}]}) == []
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_text_filters_follow_a_models_new_value_an_update_and_a_deletion(actor):
+    from pim.catalog.services import delete_product
+
+    save_product_model(ProductModelInput("TRAIL", values={"name": names(de_DE="Nordlys Bergschuh")}), actor=actor)
+    update_product("SPEAKER-AURORA-1", actor=actor, values={"name": names(de_DE=None)})
+    delete_product("TV-KESTREL-55", actor=actor)
+
+    assert find({"name": [{"operator": "CONTAINS", "value": "bergschuh", "locale": "de_DE"}]}) == VARIANTS
+    assert find({"name": [{"operator": "CONTAINS", "value": "trailläufer", "locale": "de_DE"}]}) == []
+    assert find({"name": [{"operator": "NOT EMPTY", "locale": "de_DE"}]}) == VARIANTS
+    assert find({"name": [{"operator": "CONTAINS", "value": "kestrel", "locale": "ru_RU"}]}) == []
+
+
+@pytest.mark.usefixtures("catalogue")
 def test_localizable_attribute_without_a_locale_is_refused():
     error = invalid({"name": [{"operator": "CONTAINS", "value": "aurora"}]})
 
@@ -583,6 +619,8 @@ def test_multi_select_not_in_finds_products_holding_none_of_the_options():
     filters = {"features": [{"operator": "NOT IN", "value": ["bluetooth"]}]}
 
     assert find(filters) == [*VARIANTS, "TV-KESTREL-55"]
+    assert count_products(ProductQuery(filters=filters)) == 3
+    assert count_products(ProductQuery(filters={**filters, "family": [{"operator": "IN", "value": ["electronics"]}]})) == 1
 
 
 @pytest.mark.usefixtures("catalogue")
@@ -711,7 +749,10 @@ def test_date_between_includes_both_bounds():
 
 @pytest.mark.usefixtures("catalogue")
 def test_date_not_between_finds_products_dated_outside():
-    assert find({"release_date": [{"operator": "NOT BETWEEN", "value": ["2024-01-01", "2024-12-31"]}]}) == ["HEADPHONES-AURORA-2", "TV-KESTREL-55"]
+    filters = {"release_date": [{"operator": "NOT BETWEEN", "value": ["2024-01-01", "2024-12-31"]}]}
+
+    assert find(filters) == ["HEADPHONES-AURORA-2", "TV-KESTREL-55"]
+    assert count_products(ProductQuery(filters=filters)) == 2
 
 
 @pytest.mark.usefixtures("catalogue")
