@@ -120,7 +120,9 @@ def test_upgrade_builds_the_facets_the_write_path_keeps(committed_app, actor):
 
     engine = committed_app.extensions["pim_engine"]
     facets = text("SELECT attribute_id, scope, locale, value, product_id FROM product_facet ORDER BY product_id, attribute_id, scope, locale, value")
-    numbers = text("SELECT attribute_id, scope, locale, unit, value, product_id FROM product_number ORDER BY product_id, attribute_id, scope, locale, unit, value")
+    numbers = text(
+        "SELECT attribute_id, scope, locale, unit, value, product_id FROM product_number ORDER BY product_id, attribute_id, scope, locale, unit, value"
+    )
     texts = text("SELECT attribute_id, scope, locale, product_id, value FROM product_text ORDER BY product_id, attribute_id, scope, locale")
     with committed_app.app_context():
         install_demo_structure()

@@ -421,3 +421,31 @@ def test_explain_an_unknown_sku_is_not_found(actor):
 
     with pytest.raises(NotFound):
         explain("yandex_market", "NO-SUCH-SKU")
+
+
+def test_model_picture_that_cannot_be_converted_skips_its_variants_with_the_reason(actor):
+    """The picture of a model shows in its group and in each variant: none is published with a broken one."""
+    from pim.catalog import media
+    from pim.catalog.models import Product, ProductModel
+    from pim.catalog.services import ProductModelInput, save_product_model
+    from tests.pim.publishing.conftest import picture_key
+
+    install_preset("webshop", actor=actor)
+    roots = db.session.scalars(select(ProductModel).where(ProductModel.parent_id.is_(None)).order_by(ProductModel.id))
+    model = next(candidate for candidate in roots if "image" in candidate.values)
+    key = picture_key((13, 17, 19))
+    save_product_model(ProductModelInput(model.code, values={"image": one(key)}), actor=actor)
+    # the stored file is damaged on disk after it was accepted
+    (media.media_root() / key).write_bytes(b"\xff\xd8\xff\xe0 no longer a picture")
+    variants = list(db.session.scalars(select(Product.identifier).where(Product.parent_id == model.id)))
+    assert variants
+
+    result = run_export("webshop")
+
+    rows = {row["sku"]: row for row in read_report(result.report_path) if row["sku"] in variants}
+    assert sorted(rows) == sorted(variants)
+    assert {row["reason"] for row in rows.values()} == {"image_unreadable"}
+    assert all(key in row["message"] for row in rows.values())
+    lines = json_lines(result.folder / "webshop.jsonl")
+    assert model.code not in [line.get("code") for line in lines]
+    assert not set(variants) & set(webshop_skus(lines))
