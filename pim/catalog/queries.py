@@ -418,9 +418,9 @@ class _Builder:
         if operator == "NOT EMPTY":
             return self.holding(ProductText.product_id, held)
         if operator in ("=", "IN"):
-            texts = [value] if operator == "=" else _list(value, name)
-            if not all(isinstance(t, str) for t in texts):
+            if operator == "=" and not isinstance(value, str):
                 raise _bad(name, f"Filter on {name!r} compares with a text, got {value!r}")
+            texts = [value] if operator == "=" else [str(v) for v in _list(value, name)]
             # the lower-cased texts narrow the products down; = and IN then compare the exact text
             narrowed = self.holding(ProductText.product_id, [*held, ProductText.value.in_([t.lower() for t in texts])])
             return and_(narrowed, self.any_document(attribute, lambda d: self.scalar(d, path).in_(texts)))
@@ -466,8 +466,10 @@ class _Builder:
         else:
             bounds = [_comparison(ProductNumber.value, operator, float(_number(value, name)), name, attribute)]
         held = [ProductNumber.attribute_id == attribute.id, ProductNumber.scope == scope, ProductNumber.locale == locale]
-        if unit is not None:
-            held.append(ProductNumber.unit == unit)
+        if kind is not AttributeType.PRICE_COLLECTION or unit is not None:
+            # the unit (a currency, "" for the other types) is part of the key: without it, a
+            # condition on the value could not narrow the key range
+            held.append(ProductNumber.unit == (unit or ""))
 
         if operator == "EMPTY":
             return self.holding_none(ProductNumber.product_id, held)

@@ -71,7 +71,8 @@ def _fill() -> None:
             (text, TEXT_COLUMNS, [row for product_id, effective in batch for row in text_rows(product_id, effective, texted)]),
         ):
             if rows:
-                connection.execute(sa.insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+                # as the write path does: a row held twice (old data) is written once
+                connection.execute(sa.insert(table), [dict(zip(columns, row, strict=True)) for row in dict.fromkeys(rows)])
 
 
 def downgrade() -> None:

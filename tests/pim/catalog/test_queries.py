@@ -551,6 +551,13 @@ def test_text_equals_and_in_keep_the_case_of_the_value():
 
 
 @pytest.mark.usefixtures("catalogue")
+def test_text_in_compares_numbers_as_their_text(actor):
+    update_product("GIFT-CARD-50", actor=actor, values={"name": names(en_US="4006381333931")})
+
+    assert find({"name": [{"operator": "IN", "value": [4006381333931], "locale": "en_US"}]}) == ["GIFT-CARD-50"]
+
+
+@pytest.mark.usefixtures("catalogue")
 def test_text_filter_takes_wildcards_literally(actor):
     update_product("GIFT-CARD-50", actor=actor, values={"name": names(en_US="Gift card, 50% off_today")})
 
