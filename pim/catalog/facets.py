@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, and_, bindparam, delete, select
 
@@ -27,6 +27,7 @@ FACETED_TYPES = frozenset({AttributeType.SIMPLE_SELECT, AttributeType.MULTI_SELE
 
 # (attribute id, channel, locale, value, product id); "" stands for every channel or every locale
 FacetKey = tuple[int, str, str, str, int]
+_Spec = TypeVar("_Spec")
 FACET_COLUMNS = ("attribute_id", "scope", "locale", "value", "product_id")
 
 NUMBERED_TYPES = frozenset({AttributeType.NUMBER, AttributeType.METRIC, AttributeType.PRICE_COLLECTION, AttributeType.DATE})
@@ -64,21 +65,28 @@ def facet_value(data: Any) -> Iterator[str]:
         yield from dict.fromkeys(str(code) for code in data if code not in (None, ""))
 
 
-def facet_rows(product_id: int, effective: Mapping[str, Any], faceted: Mapping[str, int]) -> list[FacetKey]:
-    """Return the facets of a product from its values, own and inherited."""
-    rows: list[FacetKey] = []
-    for code, attribute_id in faceted.items():
+def _held_values(effective: Mapping[str, Any], attributes: Mapping[str, _Spec]) -> Iterator[tuple[_Spec, str, str, Any]]:
+    """Yield (attribute, channel, locale, data) for each value a product holds of the given attributes, slots stored as slot() gives them."""
+    for code, spec in attributes.items():
         by_scope = effective.get(code)
         if not by_scope:
             continue
         for scope, by_locale in by_scope.items():
             for locale, data in by_locale.items():
-                channel, language = slot(scope, locale)
-                if type(data) is str:  # the common case, a simple select
-                    if data:
-                        rows.append((attribute_id, channel, language, data, product_id))
-                else:
-                    rows.extend((attribute_id, channel, language, value, product_id) for value in facet_value(data))
+                if data is not None:
+                    channel, language = slot(scope, locale)
+                    yield spec, channel, language, data
+
+
+def facet_rows(product_id: int, effective: Mapping[str, Any], faceted: Mapping[str, int]) -> list[FacetKey]:
+    """Return the facets of a product from its values, own and inherited."""
+    rows: list[FacetKey] = []
+    for attribute_id, channel, language, data in _held_values(effective, faceted):
+        if type(data) is str:  # the common case, a simple select
+            if data:
+                rows.append((attribute_id, channel, language, data, product_id))
+        else:
+            rows.extend((attribute_id, channel, language, value, product_id) for value in facet_value(data))
     return rows
 
 
@@ -96,29 +104,21 @@ def numbered_attributes(attributes: Iterable[Any]) -> dict[str, tuple[int, Attri
 def number_rows(product_id: int, effective: Mapping[str, Any], numbered: Mapping[str, tuple[int, AttributeType]]) -> list[NumberKey]:
     """Return the numbers of a product from its values, own and inherited."""
     rows: list[NumberKey] = []
-    for code, (attribute_id, kind) in numbered.items():
-        by_scope = effective.get(code)
-        if not by_scope:
-            continue
-        for scope, by_locale in by_scope.items():
-            for locale, data in by_locale.items():
-                if data is None:
-                    continue
-                channel, language = slot(scope, locale)
-                try:
-                    if kind is AttributeType.PRICE_COLLECTION:
-                        for price in data:
-                            if price["amount"]:
-                                rows.append((attribute_id, channel, language, price["currency"], float(price["amount"]), product_id))
-                    elif kind is AttributeType.METRIC:
-                        if data["base_data"]:
-                            rows.append((attribute_id, channel, language, "", float(data["base_data"]), product_id))
-                    elif kind is AttributeType.DATE:
-                        rows.append((attribute_id, channel, language, "", float(day_number(data)), product_id))
-                    else:
-                        rows.append((attribute_id, channel, language, "", float(data), product_id))
-                except (TypeError, ValueError, KeyError, AttributeError):
-                    continue  # not a number: the values document keeps it, filters cannot compare it
+    for (attribute_id, kind), channel, language, data in _held_values(effective, numbered):
+        try:
+            if kind is AttributeType.PRICE_COLLECTION:
+                for price in data:
+                    if price["amount"]:
+                        rows.append((attribute_id, channel, language, price["currency"], float(price["amount"]), product_id))
+            elif kind is AttributeType.METRIC:
+                if data["base_data"]:
+                    rows.append((attribute_id, channel, language, "", float(data["base_data"]), product_id))
+            elif kind is AttributeType.DATE:
+                rows.append((attribute_id, channel, language, "", float(day_number(data)), product_id))
+            else:
+                rows.append((attribute_id, channel, language, "", float(data), product_id))
+        except (TypeError, ValueError, KeyError, AttributeError):
+            continue  # not a number: the values document keeps it, filters cannot compare it
     return rows
 
 
@@ -129,17 +129,11 @@ def texted_attributes(attributes: Iterable[Any]) -> dict[str, int]:
 
 def text_rows(product_id: int, effective: Mapping[str, Any], texted: Mapping[str, int]) -> list[TextKey]:
     """Return the texts of a product, lower-cased as text filters compare them, from its values, own and inherited."""
-    rows: list[TextKey] = []
-    for code, attribute_id in texted.items():
-        by_scope = effective.get(code)
-        if not by_scope:
-            continue
-        for scope, by_locale in by_scope.items():
-            for locale, data in by_locale.items():
-                if data and isinstance(data, str):
-                    channel, language = slot(scope, locale)
-                    rows.append((attribute_id, channel, language, product_id, data.lower()))
-    return rows
+    return [
+        (attribute_id, channel, language, product_id, data.lower())
+        for attribute_id, channel, language, data in _held_values(effective, texted)
+        if data and isinstance(data, str)
+    ]
 
 
 class FacetBatch:
