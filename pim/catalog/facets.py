@@ -27,7 +27,6 @@ FACETED_TYPES = frozenset({AttributeType.SIMPLE_SELECT, AttributeType.MULTI_SELE
 
 # (attribute id, channel, locale, value, product id); "" stands for every channel or every locale
 FacetKey = tuple[int, str, str, str, int]
-_Spec = TypeVar("_Spec")
 FACET_COLUMNS = ("attribute_id", "scope", "locale", "value", "product_id")
 
 NUMBERED_TYPES = frozenset({AttributeType.NUMBER, AttributeType.METRIC, AttributeType.PRICE_COLLECTION, AttributeType.DATE})
@@ -63,6 +62,9 @@ def facet_value(data: Any) -> Iterator[str]:
             yield data
     elif isinstance(data, list):
         yield from dict.fromkeys(str(code) for code in data if code not in (None, ""))
+
+
+_Spec = TypeVar("_Spec")
 
 
 def _held_values(effective: Mapping[str, Any], attributes: Mapping[str, _Spec]) -> Iterator[tuple[_Spec, str, str, Any]]:
