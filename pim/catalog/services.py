@@ -32,7 +32,10 @@ from pim.catalog.models import (
     Product,
     ProductAssociation,
     ProductCategory,
+    ProductFacet,
     ProductModel,
+    ProductNumber,
+    ProductText,
     UniqueValue,
     identifier_key,
 )
@@ -847,11 +850,7 @@ def _write(works: list[_Work], structure: Structure, actor: Actor) -> None:
             work.version = work.existing.version + 1
 
     old_ids = [w.product_id for w in old]
-    if old_ids:
-        for chunk in _chunks(old_ids, 900):
-            session.execute(delete(ProductCategory).where(ProductCategory.product_id.in_(chunk)))
-            session.execute(delete(Completeness).where(Completeness.product_id.in_(chunk)))
-            session.execute(delete(UniqueValue).where(UniqueValue.product_id.in_(chunk)))
+    delete_derived_rows(old_ids, (ProductCategory, Completeness, UniqueValue))
     category_rows = [{"product_id": w.product_id, "category_id": c} for w in works for c in w.category_ids]
     if category_rows:
         db.bulk_insert(ProductCategory.__table__, category_rows)
@@ -871,6 +870,15 @@ def _write(works: list[_Work], structure: Structure, actor: Actor) -> None:
     _write_associations([w for w in works if w.associations is not None])
     record_versions("product", ((w.product_id, w.identifier, w.version, w.changes) for w in works), actor=actor, logged_at=now)
     _index_search(works)
+
+
+def delete_derived_rows(
+    product_ids: Sequence[int], tables: Sequence[Any] = (ProductCategory, Completeness, UniqueValue, ProductFacet, ProductNumber, ProductText)
+) -> None:
+    """Delete what the write path derived from some products: categories, completeness, unique values, facets."""
+    for chunk in _chunks(product_ids, 900):
+        for table in tables:
+            db.session.execute(delete(table).where(table.product_id.in_(chunk)))
 
 
 def allocate_ids(table: str, count: int) -> list[int]:
@@ -1021,6 +1029,7 @@ def delete_product(identifier: str, *, actor: Actor) -> None:
         changes["deleted"] = {"old": False, "new": True}
         record_versions("product", [(product.id, product.identifier, product.version + 1, changes)], actor=actor)
         unindex_products([product.id])
+        delete_derived_rows([product.id])
         session.delete(product)
 
 

@@ -867,12 +867,15 @@ def delete_channel(code: str) -> None:
 
     Refused while another channel falls back to it.
     """
+    from pim.catalog.models import Completeness
+
     with db.transaction() as session:
         channel = get_channel(code)
         readers = list(session.scalars(select(Channel.code).where(Channel.fallback_id == channel.id)))
         if readers:
             raise Conflict(f"Channel {code!r} is the fallback of {', '.join(sorted(readers))}; change their fallback first")
         session.execute(delete(AttributeRequirement).where(AttributeRequirement.channel_id == channel.id))
+        session.execute(delete(Completeness).where(Completeness.channel_id == channel.id))
         session.delete(channel)
         bump_revision()
 

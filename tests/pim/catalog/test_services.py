@@ -376,6 +376,28 @@ def test_delete_product_keeps_its_history(actor):
     assert history[0]["changes"]["deleted"] == {"old": False, "new": True}
 
 
+def test_delete_product_removes_what_was_derived_from_it_and_nothing_else(actor):
+    from pim.catalog.models import ProductCategory, ProductFacet, ProductNumber, ProductText, UniqueValue
+
+    create_product("BOOT_1", family="shoes", categories=["men_boots"], values=boots(), actor=actor)
+    create_product("BOOT_2", family="shoes", categories=["men_boots"], values=boots(ean=one("4600000000024")), actor=actor)
+    gone, kept = get_product("BOOT_1").id, get_product("BOOT_2").id
+    tables = (ProductCategory, Completeness, UniqueValue, ProductFacet, ProductNumber, ProductText)
+
+    def counts(product_id):
+        return {t.__tablename__: db.session.scalar(select(func.count()).select_from(t).where(t.product_id == product_id)) for t in tables}
+
+    before = counts(kept)
+    assert all(before.values()), before
+
+    delete_product("BOOT_1", actor=actor)
+
+    assert set(counts(gone).values()) == {0}
+    assert counts(kept) == before
+    # the EAN is free again
+    assert create_product("BOOT_3", family="shoes", values=boots(), actor=actor).status == "created"
+
+
 def test_associations_link_products_with_quantities_for_packs(actor):
     create_product("BOOT_1", family="shoes", values=boots(), actor=actor)
     create_product(

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 
+from pim import db
 from pim.catalog.jobs import pending_for_channel, settle_completeness
+from pim.catalog.models import Completeness
 from pim.catalog.serialize import completeness_of
 from pim.catalog.services import create_product, get_product, update_product
 from pim.errors import Conflict, Invalid
@@ -182,3 +185,20 @@ def test_deleting_a_channel_is_allowed_once_nothing_falls_back_to_it(db_session)
     delete_channel("print")
 
     assert "print" not in get_structure().channels
+
+
+def test_deleting_a_channel_removes_its_completeness(db_session, actor):
+    create_product("MUG_1", family="shoes", values={}, actor=actor)
+    print_id = get_channel("print").id
+    ecommerce_id = get_channel("ecommerce").id
+
+    def rows(channel_id):
+        return db.session.scalar(select(func.count()).select_from(Completeness).where(Completeness.channel_id == channel_id))
+
+    assert rows(print_id) and rows(ecommerce_id)
+    kept = rows(ecommerce_id)
+
+    delete_channel("print")
+
+    assert rows(print_id) == 0
+    assert rows(ecommerce_id) == kept
