@@ -149,6 +149,7 @@ class FacetBatch:
         self.option_rows: list[FacetKey] = []
         self.number_rows: list[NumberKey] = []
         self.text_rows: list[TextKey] = []
+        self.encoded: list[str] | None = None
 
     def add(self, product_id: int, effective: Mapping[str, Any]) -> None:
         """Take the facets of one product from its values, own and inherited."""
@@ -156,18 +157,47 @@ class FacetBatch:
         self.number_rows.extend(number_rows(product_id, effective, self.numbers))
         self.text_rows.extend(text_rows(product_id, effective, self.texts))
 
+    def prepare(self, written_ids: Sequence[int] = ()) -> None:
+        """Put the rows in key order, each once, so each insert lands next to the previous one in the table's B-tree.
+
+        Products without stored facets (`written_ids` empty) need no comparison when saved:
+        their rows are encoded for the database here, ahead of the write.
+        """
+        self.option_rows = sorted(set(self.option_rows))
+        self.number_rows = sorted(set(self.number_rows))
+        self.text_rows = sorted(set(self.text_rows))
+        self.encoded = None
+        if not written_ids:
+            self.encoded = [
+                db.encode_records(table, columns, rows)
+                for table, columns, rows in (
+                    (ProductFacet.__table__, FACET_COLUMNS, self.option_rows),
+                    (ProductNumber.__table__, NUMBER_COLUMNS, self.number_rows),
+                    (ProductText.__table__, TEXT_COLUMNS, self.text_rows),
+                )
+            ]
+
     def save(self, written_ids: Sequence[int]) -> None:
         """Bring the stored facets in step: insert the new, delete the gone, keep the rest.
 
         `written_ids` are the products that may have facets stored already; a re-import that
-        changes no value then writes nothing here.
+        changes no value then writes nothing here. The rows must have been prepared.
         """
-        _replace(ProductFacet.__table__, FACET_COLUMNS, self.option_rows, written_ids)
-        _replace(ProductNumber.__table__, NUMBER_COLUMNS, self.number_rows, written_ids)
-        _replace(ProductText.__table__, TEXT_COLUMNS, self.text_rows, written_ids)
+        tables = (
+            (ProductFacet.__table__, FACET_COLUMNS, self.option_rows),
+            (ProductNumber.__table__, NUMBER_COLUMNS, self.number_rows),
+            (ProductText.__table__, TEXT_COLUMNS, self.text_rows),
+        )
+        if self.encoded is not None and not written_ids:
+            for (table, columns, _rows), payload in zip(tables, self.encoded, strict=True):
+                db.write_encoded(table, columns, payload)
+            return
+        for table, columns, rows in tables:
+            _replace(table, columns, rows, written_ids)
 
 
 def _replace(table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], written_ids: Sequence[int]) -> None:
+    """Write prepared rows of some products, keeping those already stored and deleting those gone."""
     session = db.session
     stored: set[tuple[Any, ...]] = set()
     selected = [table.c[name] for name in columns]
@@ -182,9 +212,5 @@ def _replace(table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...
                 delete(table).where(and_(*(table.c[name] == bindparam(f"b_{name}") for name in columns))),
                 [{f"b_{name}": value for name, value in zip(columns, key, strict=True)} for key in gone],
             )
-        added = list(new - stored)
-    else:
-        added = list(set(rows))
-    # in key order, each insert lands next to the previous one in the table's B-tree
-    added.sort()
-    db.insert_records(table, columns, added)
+        rows = [row for row in rows if row not in stored]
+    db.insert_records(table, columns, rows)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import ColumnElement, bindparam, func, literal_column, text
+from sqlalchemy import ColumnElement, bindparam, column, func, literal_column, table, text
 
 from pim import db
 from pim.catalog.models import Product
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+_FTS = table("product_fts", column("rowid"), column("search_text"))
 
 
 def _is_sqlite() -> bool:
@@ -29,14 +30,10 @@ def index_products(rows: Iterable[tuple[int, str, bool]]) -> None:
     rows = list(rows)
     if not rows:
         return
-    connection = db.session.connection()
     stale = [r[0] for r in rows if r[2]]
     if stale:
         unindex_products(stale)
-    connection.execute(
-        text("INSERT INTO product_fts(rowid, search_text) VALUES (:id, :text)"),
-        [{"id": product_id, "text": search_text} for product_id, search_text, _ in rows],
-    )
+    db.insert_records(_FTS, ("rowid", "search_text"), [(product_id, search_text) for product_id, search_text, _ in rows])
 
 
 def unindex_products(product_ids: Sequence[int]) -> None:

@@ -15,24 +15,28 @@ from pim.versioning.models import Version
 
 def record_versions(resource_type: str, entries: Iterable[tuple[int, str, int, dict[str, Any]]], *, actor: Actor, logged_at: dt.datetime | None = None) -> None:
     """Write one version per (resource id, code, version number, changes), all by one actor."""
+    db.bulk_insert(Version.__table__, version_rows(resource_type, entries, actor=actor, logged_at=logged_at))
+
+
+def version_rows(
+    resource_type: str, entries: Iterable[tuple[int, str, int, dict[str, Any]]], *, actor: Actor, logged_at: dt.datetime | None = None
+) -> list[dict[str, Any]]:
+    """Return the version rows record_versions writes."""
     logged_at = logged_at or db.utcnow()
-    db.bulk_insert(
-        Version.__table__,
-        [
-            {
-                "resource_type": resource_type,
-                "resource_id": resource_id,
-                "resource_code": code,
-                "version": number,
-                "author": actor.name,
-                "source": str(actor.source),
-                "job_id": actor.job_id,
-                "logged_at": logged_at,
-                "changes": changes,
-            }
-            for resource_id, code, number, changes in entries
-        ],
-    )
+    return [
+        {
+            "resource_type": resource_type,
+            "resource_id": resource_id,
+            "resource_code": code,
+            "version": number,
+            "author": actor.name,
+            "source": str(actor.source),
+            "job_id": actor.job_id,
+            "logged_at": logged_at,
+            "changes": changes,
+        }
+        for resource_id, code, number, changes in entries
+    ]
 
 
 def product_history(product_id: int, *, resource_type: str = "product") -> list[dict[str, Any]]:
