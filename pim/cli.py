@@ -7,7 +7,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
@@ -371,48 +371,45 @@ def product_load(file: Any, batch_size: int, check_version: bool, as_json: bool)
     names each rejected line and why, and the command exits with status 1 when any was.
     """
     from pim.catalog.serialize import inherited_from_models, product_input_from_standard
-    from pim.catalog.services import UpsertReport, upsert_products
+    from pim.catalog.services import ProductInput, UpsertReport, upsert_products
 
     actor = Actor.from_os_user(Source.IMPORT)
-    report = UpsertReport()
     problems: list[dict[str, Any]] = []
     progress = Progress("Loading products", None)
+    lines_read = 0
 
-    def flush(lines: list[tuple[int, Any]]) -> None:
+    def inputs(lines: list[tuple[int, Any]]) -> Iterator[ProductInput]:
         parents = {data.get("parent") for _line, data in lines if isinstance(data, dict) and data.get("parent")}
         inherited = inherited_from_models({p for p in parents if isinstance(p, str)})
-        items = []
         for line, data in lines:
             try:
                 parent = data.get("parent") if isinstance(data, dict) else None
                 values, categories = inherited.get(parent, ({}, [])) if isinstance(parent, str) else ({}, [])
-                items.append(product_input_from_standard(data, row=line, inherited=values, inherited_categories=categories, with_version=check_version))
+                yield product_input_from_standard(data, row=line, inherited=values, inherited_categories=categories, with_version=check_version)
             except Invalid as exc:
                 identifier = data.get("identifier") if isinstance(data, dict) else None
                 problems.extend({"line": line, "identifier": identifier, "field": e.field, "message": e.message} for e in exc.errors)
-        batch = upsert_products(items, actor=actor, batch_size=batch_size)
-        report.created += batch.created
-        report.updated += batch.updated
-        report.unchanged += batch.unchanged
-        for rejected in batch.rejected:
-            problems.extend({"line": rejected.row, "identifier": rejected.identifier, "field": e.field, "message": e.message} for e in rejected.errors)
 
-    pending: list[tuple[int, Any]] = []
-    lines_read = 0
-    for number, text in enumerate(file, start=1):
-        if not text.strip():
-            continue
-        lines_read += 1
-        try:
-            pending.append((number, json.loads(text)))
-        except json.JSONDecodeError as exc:
-            problems.append({"line": number, "identifier": None, "field": "line", "message": f"not valid JSON: {exc.msg} (column {exc.colno})"})
-        if len(pending) >= batch_size:
-            flush(pending)
-            pending = []
-            progress.update(lines_read)
-    if pending:
-        flush(pending)
+    def items() -> Iterator[ProductInput]:
+        # one stream through the upsert, which writes a batch while it reads the next
+        nonlocal lines_read
+        pending: list[tuple[int, Any]] = []
+        for number, text in enumerate(file, start=1):
+            if not text.strip():
+                continue
+            lines_read += 1
+            try:
+                pending.append((number, json.loads(text)))
+            except json.JSONDecodeError as exc:
+                problems.append({"line": number, "identifier": None, "field": "line", "message": f"not valid JSON: {exc.msg} (column {exc.colno})"})
+            if len(pending) >= batch_size:
+                yield from inputs(pending)
+                pending = []
+        yield from inputs(pending)
+
+    report: UpsertReport = upsert_products(items(), actor=actor, batch_size=batch_size, on_batch=lambda _report: progress.update(lines_read))
+    for rejected in report.rejected:
+        problems.extend({"line": rejected.row, "identifier": rejected.identifier, "field": e.field, "message": e.message} for e in rejected.errors)
     progress.update(lines_read)
     progress.finish()
     problems.sort(key=lambda p: p["line"] or 0)

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from typing import Annotated, Any
 
 import orjson
-from sqlalchemy import JSON, DateTime, Enum, MetaData, String, Table, create_engine, event
+from sqlalchemy import JSON, DateTime, Enum, LargeBinary, MetaData, String, Table, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -159,7 +159,7 @@ def insert_records(table: Table, names: Sequence[str], records: Sequence[Sequenc
     write_encoded(table, names, encode_records(table, names, records))
 
 
-def encode_records(table: Table, names: Sequence[str], records: Sequence[Sequence[Any]]) -> str:
+def encode_records(table: Table, names: Sequence[str], records: Sequence[Sequence[Any]]) -> str | Sequence[Sequence[Any]]:
     """Turn records into one text the database loads in one go: JSON on SQLite, COPY text on PostgreSQL.
 
     Values go through each column type's own conversion (JSON documents, UUIDs, timestamps),
@@ -172,7 +172,8 @@ def encode_records(table: Table, names: Sequence[str], records: Sequence[Sequenc
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
         return _copy_text(table, names, records)
-    converters = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+    types = [table.c[name].type for name in names]
+    converters = [column_type.dialect_impl(dialect).bind_processor(dialect) for column_type in types]
     data: Sequence[Sequence[Any]] = records
     if any(converters):
         data = [list(record) for record in records]
@@ -189,6 +190,8 @@ def encode_records(table: Table, names: Sequence[str], records: Sequence[Sequenc
                 if value is not last:
                     last, last_converted = value, convert(value)
                 record[position] = last_converted
+    if any(isinstance(column_type, LargeBinary) for column_type in types):
+        return data  # JSON holds no bytes: these rows go through executemany
     return orjson.dumps(data).decode()
 
 
@@ -231,10 +234,12 @@ def _copy_value(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, str):
         return _copy_escape(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "\\\\x" + bytes(value).hex()
     return str(value)  # numbers, UUIDs
 
 
-def write_encoded(table: Table, names: Sequence[str], payload: str) -> None:
+def write_encoded(table: Table, names: Sequence[str], payload: str | Sequence[Sequence[Any]]) -> None:
     """Insert records made by encode_records with one statement.
 
     Neither the statement (SQLite) nor the copy (PostgreSQL) holds Python's lock while the
@@ -256,8 +261,10 @@ def write_encoded(table: Table, names: Sequence[str], payload: str) -> None:
         if dialect.name == "postgresql":
             with cursor.copy(statement) as copy:
                 copy.write(payload)
-        else:
+        elif isinstance(payload, str):
             cursor.execute(statement, (payload,))
+        else:
+            cursor.executemany(f"INSERT INTO {quote(table.name)} ({column_list}) VALUES ({', '.join('?' for _ in names)})", payload)
     except dialect.loaded_dbapi.IntegrityError as exc:
         # the same exception SQLAlchemy raises, so callers handle one kind of refusal
         raise IntegrityError(statement, None, exc) from exc

@@ -804,46 +804,49 @@ class DemoGenerator:
 
 
 def load_demo(*, products: int = 10000, seed: int = 42, batch_size: int = 1000, on_progress: Callable[[int], None] | None = None) -> UpsertReport:
-    """Load the demo structure and `products` generated products through the catalogue services."""
+    """Load the demo structure and `products` generated products through the catalogue services.
+
+    Product models come first, as when a catalogue is loaded from Akeneo: a first pass over the
+    generator keeps only them. The products then go through the batch upsert as one stream.
+    """
     actor = Actor("demo", Source.IMPORT)
     install_demo_structure()
     images = _make_images(random.Random(seed))
     existing = set(db.session.scalars(select(ProductModel.code)))
-    generator = DemoGenerator(products, seed=seed, images=images, id_offset=0)
-    done = 0
 
-    def batches() -> Iterator[list[ProductInput]]:
-        batch: list[ProductInput] = []
-        for item in generator.products():
-            batch.append(item)
-            if len(batch) >= batch_size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
-
-    report = UpsertReport()
-    reductions: list[ProductInput] = []
-    for batch in batches():
-        models, generator.models = generator.models, []
+    def save_models(models: list[ProductModelInput]) -> None:
         fresh = [m for m in models if m.code not in existing]
         if fresh:
             for result in save_product_models(fresh, actor=actor):
                 if result.status == "rejected":
                     raise Invalid(result.errors)
             existing.update(m.code for m in fresh)
-        reductions.extend(reduced for reduced in map(_campaign_price, batch) if reduced is not None)
-        part = upsert_products(batch, actor=actor, batch_size=batch_size)
-        report.created += part.created
-        report.updated += part.updated
-        report.unchanged += part.unchanged
-        report.rejected.extend(part.rejected[:100])
-        done += len(batch)
+
+    generator = DemoGenerator(products, seed=seed, images=images, id_offset=0)
+    for _item in generator.products():
+        if len(generator.models) >= batch_size:
+            save_models(generator.models)
+            generator.models = []
+    save_models(generator.models)
+
+    generator = DemoGenerator(products, seed=seed, images=images, id_offset=0)
+    reductions: list[ProductInput] = []
+
+    def stream() -> Iterator[ProductInput]:
+        for item in generator.products():
+            generator.models = []  # saved in the first pass
+            reduced = _campaign_price(item)
+            if reduced is not None:
+                reductions.append(reduced)
+            yield item
+
+    def progress(report: UpsertReport) -> None:
         if on_progress is not None:
-            on_progress(done)
+            on_progress(report.created + report.updated + report.unchanged + len(report.rejected))
+
+    report = upsert_products(stream(), actor=actor, batch_size=batch_size, on_batch=progress)
     # a price campaign through the write path, so the products' history holds a real reduction
-    for start in range(0, len(reductions), batch_size):
-        upsert_products(reductions[start : start + batch_size], actor=actor, batch_size=batch_size)
+    upsert_products(reductions, actor=actor, batch_size=batch_size)
     return report
 
 

@@ -149,7 +149,7 @@ class FacetBatch:
         self.option_rows: list[FacetKey] = []
         self.number_rows: list[NumberKey] = []
         self.text_rows: list[TextKey] = []
-        self.encoded: list[str] | None = None
+        self.encoded: list[Any] | None = None
 
     def add(self, product_id: int, effective: Mapping[str, Any]) -> None:
         """Take the facets of one product from its values, own and inherited."""
