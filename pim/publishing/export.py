@@ -10,7 +10,6 @@ when the whole feed was written, so a crash never leaves a truncated public file
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import gc
@@ -47,6 +46,7 @@ from pim.catalog.jobs import settle_completeness
 from pim.catalog.media import media_root
 from pim.catalog.models import Category, Completeness, Product, ProductCategory, ProductModel, identifier_key
 from pim.catalog.queries import ProductQuery, select_products
+from pim.collector import BULK_GC_THRESHOLD, fewer_collections
 from pim.errors import ErrorCode, Invalid, NotFound
 from pim.publishing.definition import CategoryView, CompileContext, Definition, ProductView, compile_fields, read_definition
 from pim.publishing.models import ExportProfile, ExportRun, PublishedRecord
@@ -674,7 +674,7 @@ def run_export(
         items = _items(resolver, definition, feed_format, settings, report, counts, digests, reporter, changed_since, skus)
         feed_format.rejected = []
         feed_format.warnings = []
-        with _fewer_collections():
+        with fewer_collections():
             feed_format.write(items, settings, sink)
         sink.close_all()
         for sku, problem in feed_format.rejected:
@@ -974,36 +974,6 @@ def _resolve_rows(
     return resolved
 
 
-# While feeds are written the cyclic garbage collector runs every EXPORT_GC_THRESHOLD allocations
-EXPORT_GC_THRESHOLD = (50_000, 50, 100)
-_collections_lock = threading.Lock()
-_collections_users = 0
-_collections_saved = gc.get_threshold()
-
-
-@contextlib.contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Let the cyclic garbage collector run less often while a feed is written.
-
-    An export makes millions of short-lived objects (decoded values, records) that reference
-    counting frees; at the collector's default pace it spends a tenth of the run scanning them.
-    The setting is the whole process's, so the last export running in it puts it back.
-    """
-    global _collections_users, _collections_saved
-    with _collections_lock:
-        if _collections_users == 0:
-            _collections_saved = gc.get_threshold()
-            gc.set_threshold(*EXPORT_GC_THRESHOLD)
-        _collections_users += 1
-    try:
-        yield
-    finally:
-        with _collections_lock:
-            _collections_users -= 1
-            if _collections_users == 0:
-                gc.set_threshold(*_collections_saved)
-
-
 # A run resolves this many products in its own process before a helper process joins in (small
 # runs never start one); the helper then takes batches while it has fewer than HELPER_QUEUE.
 HELPER_AFTER = 2 * BATCH
@@ -1233,7 +1203,7 @@ def serve_helper() -> None:
         return
     try:
         app = create_app(setup["config"])
-        gc.set_threshold(*EXPORT_GC_THRESHOLD)
+        gc.set_threshold(*BULK_GC_THRESHOLD)
         with app.app_context():
             profile = get_profile(setup["profile"])
             structure = get_structure()
