@@ -417,13 +417,19 @@ class _Builder:
             return self.holding_none(ProductText.product_id, held)
         if operator == "NOT EMPTY":
             return self.holding(ProductText.product_id, held)
-        if operator in ("=", "IN"):
-            if operator == "=" and not isinstance(value, str):
+        if operator in ("=", "IN", "!=", "NOT IN"):
+            if operator in ("=", "!=") and not isinstance(value, str):
                 raise _bad(name, f"Filter on {name!r} compares with a text, got {value!r}")
-            texts = [value] if operator == "=" else [str(v) for v in _list(value, name)]
-            # the lower-cased texts narrow the products down; = and IN then compare the exact text
-            narrowed = self.holding(ProductText.product_id, [*held, ProductText.value.in_([t.lower() for t in texts])])
-            return and_(narrowed, self.any_document(attribute, lambda d: self.scalar(d, path).in_(texts)))
+            texts = [value] if operator in ("=", "!=") else [str(v) for v in _list(value, name)]
+            folded = ProductText.value.in_([t.lower() for t in texts])
+            # the lower-cased texts narrow the products down; the exact texts are compared then
+            narrowed = self.holding(ProductText.product_id, [*held, folded])
+            exact = self.any_document(attribute, lambda d: self.scalar(d, path).in_(texts))
+            if operator in ("=", "IN"):
+                return and_(narrowed, exact)
+            # != and NOT IN: a text that differs once lower-cased, or one that differs in case only
+            # (models' documents are NULL for products without models, hence the coalesce)
+            return or_(self.holding(ProductText.product_id, held, but_not=[folded]), and_(narrowed, not_(func.coalesce(exact, false()))))
         if not isinstance(value, str):
             raise _bad(name, f"Filter on {name!r} compares with a text, got {value!r}")
         needle = _like_escape(value.lower())
@@ -478,7 +484,7 @@ class _Builder:
         return self.holding(ProductNumber.product_id, [*held, *bounds])
 
 
-_TEXT_OPERATORS = frozenset({"=", "IN", "STARTS WITH", "ENDS WITH", "CONTAINS", "DOES NOT CONTAIN", "EMPTY", "NOT EMPTY"})
+_TEXT_OPERATORS = frozenset({"=", "!=", "IN", "NOT IN", "STARTS WITH", "ENDS WITH", "CONTAINS", "DOES NOT CONTAIN", "EMPTY", "NOT EMPTY"})
 _FACET_OPERATORS = frozenset({"=", "!=", "IN", "NOT IN", "EMPTY", "NOT EMPTY"})
 
 

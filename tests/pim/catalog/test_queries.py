@@ -530,6 +530,20 @@ def test_text_not_equal_finds_products_holding_another_value_own_or_inherited():
 
 
 @pytest.mark.usefixtures("catalogue")
+def test_text_not_equal_and_not_in_compare_the_exact_text(actor):
+    update_product("SPEAKER-AURORA-1", values={"name": [{"locale": "en_US", "scope": None, "data": "AURORA SOUNDBOX"}]}, actor=actor)
+
+    def differing(operator, value):
+        return "SPEAKER-AURORA-1" in find({"name": [{"operator": operator, "value": value, "locale": "en_US"}]})
+
+    assert differing("!=", "Aurora Soundbox") and differing("NOT IN", ["Aurora Soundbox", "Kestrel"])
+    assert not differing("!=", "AURORA SOUNDBOX") and not differing("NOT IN", ["x", "AURORA SOUNDBOX"])
+    for operator, value in [("!=", "Aurora Soundbox"), ("!=", "AURORA SOUNDBOX"), ("NOT IN", ["AURORA SOUNDBOX", "Trail runner"])]:
+        filters = {"name": [{"operator": operator, "value": value, "locale": "en_US"}]}
+        assert count_products(ProductQuery(filters=filters)) == len(find(filters)), (operator, value)
+
+
+@pytest.mark.usefixtures("catalogue")
 def test_text_does_not_contain_leaves_out_products_without_the_value():
     filters = {"name": [{"operator": "DOES NOT CONTAIN", "value": "aurora", "locale": "de_DE"}]}
 
