@@ -421,15 +421,24 @@ class _Builder:
             if operator in ("=", "!=") and not isinstance(value, str):
                 raise _bad(name, f"Filter on {name!r} compares with a text, got {value!r}")
             texts = [value] if operator in ("=", "!=") else [str(v) for v in _list(value, name)]
-            folded = ProductText.value.in_([t.lower() for t in texts])
-            # the lower-cased texts narrow the products down; the exact texts are compared then
-            narrowed = self.holding(ProductText.product_id, [*held, folded])
-            exact = self.any_document(attribute, lambda d: self.scalar(d, path).in_(texts))
+            # the lower-cased texts narrow the products down; the exact texts are compared on those
+            # alone, in a subquery of its own, so the rest never join their models' documents
+            product, parent, grandparent = aliased(Product), aliased(ProductModel), aliased(ProductModel)
+            narrowed = select(ProductText.product_id).where(*held, ProductText.value.in_([t.lower() for t in texts]))
+            exact = (
+                select(product.id)
+                .outerjoin(parent, parent.id == product.parent_id)
+                .outerjoin(grandparent, grandparent.id == parent.parent_id)
+                .where(product.id.in_(narrowed), or_(*(self.scalar(d, path).in_(texts) for d in (product.values, parent.values, grandparent.values))))
+            )
             if operator in ("=", "IN"):
-                return and_(narrowed, exact)
-            # != and NOT IN: a text that differs once lower-cased, or one that differs in case only
-            # (models' documents are NULL for products without models, hence the coalesce)
-            return or_(self.holding(ProductText.product_id, held, but_not=[folded]), and_(narrowed, not_(func.coalesce(exact, false()))))
+                return Product.id.in_(exact)
+            if self.dialect == "postgresql":
+                # NOT EXISTS: an anti-join, where NOT IN would probe the set row by row once it
+                # outgrows work_mem
+                return and_(self.holding(ProductText.product_id, held), ~exact.where(product.id == Product.id).exists())
+            # SQLite builds the set once for NOT IN; NOT EXISTS would run the subquery per product
+            return and_(self.holding(ProductText.product_id, held), Product.id.not_in(exact))
         if not isinstance(value, str):
             raise _bad(name, f"Filter on {name!r} compares with a text, got {value!r}")
         needle = _like_escape(value.lower())
