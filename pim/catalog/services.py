@@ -997,32 +997,9 @@ def _rows(works: list[_Work], structure: Structure, actor: Actor, new_ids: Seque
         names = list(rows[0]) if rows else []
         inserts.append((table, names, db.encode_records(table, names, [[row[name] for name in names] for row in rows])))
 
-    insert_rows(
-        Product.__table__,
-        [
-            {
-                "id": w.product_id,
-                "uuid": _uuid(w.input.uuid),
-                "identifier": w.input.identifier,
-                "identifier_key": w.key,
-                "family_id": w.family.id if w.family else None,
-                "parent_id": w.parent.id if w.parent else None,
-                "axis_key": w.axis_key,
-                "is_enabled": w.enabled,
-                "values": w.values,
-                "categories": w.categories,
-                "search_text": w.search_text,
-                "created_at": now,
-                "updated_at": now,
-                "version": 1,
-            }
-            for w in new
-        ],
-    )
-    updates = [
-        {
-            "b_id": w.existing.id,
-            "b_version": w.existing.version,
+    def written(w: _Work) -> dict[str, Any]:
+        """The product columns a write sets, new product or not."""
+        return {
             "family_id": w.family.id if w.family else None,
             "parent_id": w.parent.id if w.parent else None,
             "axis_key": w.axis_key,
@@ -1033,8 +1010,15 @@ def _rows(works: list[_Work], structure: Structure, actor: Actor, new_ids: Seque
             "updated_at": now,
             "version": w.version,
         }
-        for w in old
-    ]
+
+    insert_rows(
+        Product.__table__,
+        [
+            {"id": w.product_id, "uuid": _uuid(w.input.uuid), "identifier": w.input.identifier, "identifier_key": w.key, "created_at": now, **written(w)}
+            for w in new
+        ],
+    )
+    updates = [{"b_id": w.existing.id, "b_version": w.existing.version, **written(w)} for w in old]
     insert_rows(ProductCategory.__table__, [{"product_id": w.product_id, "category_id": c} for w in works for c in w.category_ids])
     completeness_rows = []
     for work in works:
