@@ -91,21 +91,13 @@ def run(count: int, batch_size: int, skip_raw: bool) -> dict[str, object]:
     started = time.perf_counter()
 
     # product models first, as a load from Akeneo does: a pass over the generator keeping only them
-    t0 = time.perf_counter()
-    generator = DemoGenerator(count, seed=7, images=images)
     models_seconds = 0.0
     models = 0
-    for _item in generator.products():
-        if len(generator.models) >= batch_size:
-            m0 = time.perf_counter()
-            save_product_models(generator.models, actor=actor)
-            models_seconds += time.perf_counter() - m0
-            models += len(generator.models)
-            generator.models = []
-    m0 = time.perf_counter()
-    save_product_models(generator.models, actor=actor)
-    models_seconds += time.perf_counter() - m0
-    models += len(generator.models)
+    for batch in DemoGenerator(count, seed=7, images=images).model_batches(batch_size):
+        m0 = time.perf_counter()
+        save_product_models(batch, actor=actor)
+        models_seconds += time.perf_counter() - m0
+        models += len(batch)
     db.session.expunge_all()
 
     # then the products, one stream through the batch upsert

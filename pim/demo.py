@@ -587,6 +587,16 @@ class DemoGenerator:
             return {"image"}
         return set()
 
+    def model_batches(self, size: int) -> Iterator[list[ProductModelInput]]:
+        """Yield the product models of the products, in batches of about `size`, from a pass that drops the products."""
+        for _item in self.products():
+            if len(self.models) >= size:
+                yield self.models
+                self.models = []
+        if self.models:
+            yield self.models
+            self.models = []
+
     def products(self) -> Iterator[ProductInput]:
         """Yield product inputs; product models they need are queued in `models` before them."""
         made = 0
@@ -814,20 +824,13 @@ def load_demo(*, products: int = 10000, seed: int = 42, batch_size: int = 1000, 
     images = _make_images(random.Random(seed))
     existing = set(db.session.scalars(select(ProductModel.code)))
 
-    def save_models(models: list[ProductModelInput]) -> None:
+    for models in DemoGenerator(products, seed=seed, images=images, id_offset=0).model_batches(batch_size):
         fresh = [m for m in models if m.code not in existing]
         if fresh:
             for result in save_product_models(fresh, actor=actor):
                 if result.status == "rejected":
                     raise Invalid(result.errors)
             existing.update(m.code for m in fresh)
-
-    generator = DemoGenerator(products, seed=seed, images=images, id_offset=0)
-    for _item in generator.products():
-        if len(generator.models) >= batch_size:
-            save_models(generator.models)
-            generator.models = []
-    save_models(generator.models)
 
     generator = DemoGenerator(products, seed=seed, images=images, id_offset=0)
     reductions: list[ProductInput] = []

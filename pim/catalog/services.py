@@ -372,28 +372,24 @@ class _Pipeline:
     def _new_ids(self, count: int) -> Sequence[int]:
         if not count:
             return []
-        if db.is_postgresql():
-            return allocate_ids("product", count)
-        # the batch ahead has not committed its ids yet: continue after the last handed out
-        start = max(db.session.scalar(text("SELECT coalesce(max(id), 0) FROM product")) or 0, self.reserved)
-        self.reserved = start + count
-        return range(start + 1, start + 1 + count)
+        # on SQLite the batch ahead has not committed its ids yet: continue after the last handed out
+        ids = allocate_ids("product", count, after=self.reserved)
+        self.reserved = ids[-1]
+        return ids
 
     def _write(self, prepared: _Prepared) -> list[_Work]:
         """Write a prepared batch (on the writer thread, through its own session)."""
-        try:
-            if prepared.rows is not None:
-                try:
-                    with db.transaction():
-                        _check_ids_free(prepared.rows)
-                        _store(prepared.rows)
-                    return prepared.works
-                except (IntegrityError, _StaleWrite, _MissingTarget):
-                    pass
-            # something the batch read has changed: read it again inside the write
-            return _run_batch(prepared.items, self.actor, _Lookups(), self.decimal_separator)
-        finally:
-            refresh_statistics_if_grown()
+        if prepared.rows is not None:
+            try:
+                with db.transaction():
+                    _check_ids_free(prepared.rows)
+                    _store(prepared.rows)
+                refresh_statistics_if_grown()
+                return prepared.works
+            except (IntegrityError, _StaleWrite, _MissingTarget):
+                pass
+        # something the batch read has changed: read it again inside the write
+        return _run_batch(prepared.items, self.actor, _Lookups(), self.decimal_separator)
 
     def _settle(self) -> None:
         """Wait for the batch being written, then report it."""
@@ -424,7 +420,7 @@ def _check_ids_free(rows: _Rows) -> None:
     """On SQLite, make sure no one else took the ids given to new products while they were prepared."""
     if rows.first_new_id is None or db.is_postgresql():
         return
-    if db.session.scalar(text("SELECT coalesce(max(id), 0) FROM product")) >= rows.first_new_id:
+    if allocate_ids("product", 1)[0] > rows.first_new_id:
         raise _StaleWrite()
 
 
@@ -965,7 +961,7 @@ class _Rows:
     `inserts` holds (table, columns, records), the new products first.
     """
 
-    inserts: list[tuple[Table, Sequence[str], Sequence[Sequence[Any]]]]
+    inserts: list[tuple[Table, Sequence[str], str | Sequence[Sequence[Any]]]]
     updates: list[dict[str, Any]]
     old_ids: list[int]
     facets: FacetBatch
@@ -991,7 +987,7 @@ def _rows(works: list[_Work], structure: Structure, actor: Actor, new_ids: Seque
         work.version = work.existing.version + 1
     for work in works:
         work.search_text = search_text_of(work.identifier, work.family, work.effective)
-    inserts: list[tuple[Table, Sequence[str], Sequence[Sequence[Any]]]] = []
+    inserts: list[tuple[Table, Sequence[str], str | Sequence[Sequence[Any]]]] = []
 
     def insert_rows(table: Table, rows: list[dict[str, Any]]) -> None:
         names = list(rows[0]) if rows else []
@@ -1073,11 +1069,12 @@ def delete_derived_rows(
             db.session.execute(delete(table).where(table.product_id.in_(chunk)))
 
 
-def allocate_ids(table: str, count: int) -> list[int]:
+def allocate_ids(table: str, count: int, *, after: int = 0) -> list[int]:
     """Reserve `count` primary keys of a table, so a batch is inserted without RETURNING.
 
     On SQLite the write transaction holds the database lock, so the next ids are free until
-    it commits; on PostgreSQL they come from the table's sequence.
+    it commits (`after`: ids up to it are taken by a write not committed yet); on PostgreSQL
+    they come from the table's sequence.
     """
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
@@ -1087,7 +1084,7 @@ def allocate_ids(table: str, count: int) -> list[int]:
                 {"n": count},
             ).scalars()
         )
-    start = connection.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one()  # noqa: S608
+    start = max(connection.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one(), after)  # noqa: S608
     return list(range(start + 1, start + 1 + count))
 
 
@@ -1617,7 +1614,7 @@ def recompute_completeness(
                 from pim.catalog.search import index_products
 
                 index_products(search_rows)
-                facets.prepare()
+                facets.prepare(ids)
                 facets.save(ids)
             total += len(rows)
         if on_batch is not None:

@@ -9,12 +9,15 @@ import pytest
 from sqlalchemy import select
 
 from pim import db
+from pim.actor import Actor, Source
 from pim.app import create_app
 from pim.catalog.models import Completeness, Product, ProductAssociation, ProductCategory, ProductFacet, ProductNumber, ProductText, UniqueValue
 from pim.catalog.services import ProductInput, get_product, save_product_models, upsert_products
 from pim.demo import DemoGenerator, ean13, install_demo_structure
 from tests.conftest import drop_database, make_database
 from tests.pim.catalog.test_services import boots, one
+
+LOADER = Actor("loader", Source.IMPORT)
 
 
 def shoe(identifier: str, serial: int, **fields):
@@ -24,15 +27,9 @@ def shoe(identifier: str, serial: int, **fields):
 def load(app, items, batch_size):
     with app.app_context():
         try:
-            return upsert_products(items, actor=_actor(), batch_size=batch_size, keep_results=True)
+            return upsert_products(items, actor=LOADER, batch_size=batch_size, keep_results=True)
         finally:
             db.session.remove()
-
-
-def _actor():
-    from pim.actor import Actor, Source
-
-    return Actor("loader", Source.IMPORT)
 
 
 @pytest.fixture
@@ -69,7 +66,7 @@ def test_a_stream_of_batches_writes_what_one_batch_writes(catalogue, backend, tm
         products = list(generator.products())
         with app.app_context():
             install_demo_structure()
-            save_product_models(generator.models, actor=_actor())
+            save_product_models(generator.models, actor=LOADER)
             db.session.remove()
         report = load(app, products, batch_size)
         assert report.rejected == [] and report.created == len(products)
