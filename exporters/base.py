@@ -63,19 +63,24 @@ class Record:
     `key` is our SKU, `group` the code of the product model a variant belongs to (its root
     model), `group_number` a stable integer for that model where a format wants numbers
     (Yandex's `group_id`). A record with `is_deleted` tells a delta feed that the product left.
+    `text` is what a format that renders records (see `FeedFormat.render`) writes for it, once
+    the run has rendered it.
     """
 
     key: str
     fields: dict[str, Any]
     group: str | None = None
     group_number: int | None = None
-    uuid: str | None = None
     is_deleted: bool = False
+    text: str | None = None
 
     def get(self, name: str, default: Any = None) -> Any:
         """Return one field's value, or `default` when it is absent or empty."""
         value = self.fields.get(name)
-        return default if value is None or value == "" or value == [] else value
+        # an empty text or list counts as absent (the type test first: comparing a Money to "" costs a call)
+        if value is None or (isinstance(value, str | list) and not value):
+            return default
+        return value
 
 
 @dataclass(slots=True)
@@ -371,6 +376,8 @@ class FeedFormat(ABC):
     derived_fields: ClassVar[frozenset[str]] = frozenset()
     # printed on demand for chosen products (shelf labels), not a whole feed: a run may name SKUs
     prints_on_demand: ClassVar[bool] = False
+    # writes each record as a piece of text of its own (a line, an XML element): see `render`
+    renders_records: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self._check_fields = compile_rules(self.fields)
@@ -396,6 +403,16 @@ class FeedFormat(ABC):
         explain` shows them before any run. Formats that print nothing in place of a value have none.
         """
         return []
+
+    def render(self, record: Record, settings: FeedSettings) -> str | Problem:
+        """Return the text `write` writes for a record that passes `check`, or the Problem that keeps it out.
+
+        Formats with `renders_records` implement it. The run renders each record while it resolves
+        the records (on either core of a big run) and keeps the text in `Record.text`; `write`
+        then writes that text as it is, and renders only the records that come without one (the
+        deletions of a delta feed).
+        """
+        raise NotImplementedError(f"The {self.code} format does not render single records")
 
     def file_name(self, settings: FeedSettings) -> str:
         """Return the name of the feed's main file."""

@@ -46,7 +46,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -293,7 +293,9 @@ def _item_code_problem(record: Record) -> Problem | None:
 
 def till_text(value: Any, options: TillOptions) -> str:
     """Return a value as one line of text the till file's encoding holds."""
-    text = _SPACES.sub(" ", strip_control(value if isinstance(value, str) else str(value))).strip()
+    text = value if isinstance(value, str) else str(value)
+    # printable text has no space but " " and no control character: most texts need only a strip
+    text = text.strip() if text.isprintable() and "  " not in text else _SPACES.sub(" ", strip_control(text)).strip()
     return make_encodable(text, options.encoding, is_latin_only=options.is_latin_only)
 
 
@@ -315,30 +317,61 @@ def _price_text(money: Money, options: TillOptions) -> str:
     return money.text()
 
 
-def _cell(record: Record, column: Column, options: TillOptions) -> str:
-    """Return one column's text for a record (a deletion carries its article only)."""
+CellReader = Callable[[Record], str]
+
+
+def _cell_readers(options: TillOptions) -> tuple[CellReader, ...]:
+    """Return, per column, the function that gives its text for a record that is not a deletion; made once per run."""
+    return tuple(_cell_reader(column, options) for column in options.columns)
+
+
+def _cell_reader(column: Column, options: TillOptions) -> CellReader:
     name = column.field
     if name == "action":
-        return "D" if record.is_deleted else "U"
-    if record.is_deleted:
-        return till_text(record.get("article", record.key), options) if name == "article" else ""
-    value = record.get(name)
+        return lambda record: "U"
     if name == "description":
         limit = min(options.description_length, column.width or options.description_length)
-        return cut_at_word(till_text(value or "", options), limit)
+        return lambda record: cut_at_word(till_text(record.get("description") or "", options), limit)
     if name == "ean":
-        if value is None and record.get("weighed") is True:
-            return in_store_ean(options.weighed_prefix, _item_code(record)[1])
-        return "" if value is None else str(value).strip()
+
+        def ean(record: Record) -> str:
+            value = record.get("ean")
+            if value is None and record.get("weighed") is True:
+                return in_store_ean(options.weighed_prefix, _item_code(record)[1])
+            return "" if value is None else str(value).strip()
+
+        return ean
     if name == "price":
-        return _price_text(value, options) if isinstance(value, Money) else ""
+
+        def price(record: Record) -> str:
+            value = record.get("price")
+            return _price_text(value, options) if isinstance(value, Money) else ""
+
+        return price
     if name == "vat_rate":
-        return format_number(value) if isinstance(value, int | Decimal) and not isinstance(value, bool) else ""
+
+        def vat_rate(record: Record) -> str:
+            value = record.get("vat_rate")
+            return format_number(value) if isinstance(value, int | Decimal) and not isinstance(value, bool) else ""
+
+        return vat_rate
     if name == "unit":
-        return str(value or "piece")
+        return lambda record: str(record.get("unit") or "piece")
     if name == "weighed":
-        return "1" if value is True else "0"
-    return "" if value is None else till_text(value, options)
+        return lambda record: "1" if record.get("weighed") is True else "0"
+
+    def text(record: Record) -> str:
+        value = record.get(name)
+        return "" if value is None else till_text(value, options)
+
+    return text
+
+
+def _deletion_cell(record: Record, column: Column, options: TillOptions) -> str:
+    """Return one column's text for a deletion: the action, the article, nothing else."""
+    if column.field == "action":
+        return "D"
+    return till_text(record.get("article", record.key), options) if column.field == "article" else ""
 
 
 def _fixed_cell(text: str, column: Column) -> str:
@@ -346,9 +379,13 @@ def _fixed_cell(text: str, column: Column) -> str:
     return text.rjust(width, column.pad) if column.align == "right" else text.ljust(width, column.pad)
 
 
-def _overflow(record: Record, column: Column, text: str) -> Problem | None:
+def _overflow(column: Column, text: str) -> Problem | None:
     if column.width is None or len(text) <= column.width:
         return None
+    return _too_long(column, text)
+
+
+def _too_long(column: Column, text: str) -> Problem:
     return Problem(column.field, f"{column.field} {text[:60]!r} is {len(text)} characters long; the till's column takes {column.width}", "too_long")
 
 
@@ -365,6 +402,7 @@ class StorePosFeed(FeedFormat):
     extension = "csv"
     supports_delta = True
     is_grouped = False
+    renders_records = True
     fields = (
         FieldRule("article", required=True, description="The till's article number: Latin letters, digits and . _ / -; a fixed column's width limits it."),
         FieldRule("ean", description="GTIN-8, 12, 13 or 14; in-store codes (prefixes 20-29) are accepted."),
@@ -380,6 +418,8 @@ class StorePosFeed(FeedFormat):
     def __init__(self) -> None:
         super().__init__()
         self._options_for: tuple[FeedSettings | None, TillOptions] | None = None
+        self._line_writer: tuple[TillOptions, io.StringIO, Any] | None = None
+        self._readers_for: tuple[TillOptions, tuple[CellReader, ...]] | None = None
 
     def _options(self, settings: FeedSettings | None) -> TillOptions:
         # check() runs once per record with the same settings: read the options once
@@ -407,16 +447,41 @@ class StorePosFeed(FeedFormat):
         problems.extend(_weighed_problems(record))
         if problems or not options.is_fixed:
             return problems
-        for column in options.columns:
+        for column, reader in zip(options.columns, self._readers(options), strict=True):
             if column.field != "description":
-                problem = _overflow(record, column, _cell(record, column, options))
+                problem = _overflow(column, reader(record))
                 if problem is not None:
                     problems.append(problem)
         return problems
 
+    def _readers(self, options: TillOptions) -> tuple[CellReader, ...]:
+        if self._readers_for is None or self._readers_for[0] is not options:
+            self._readers_for = (options, _cell_readers(options))
+        return self._readers_for[1]
+
     def file_name(self, settings: FeedSettings) -> str:
         """Return `<profile>.csv`, or `<profile>.txt` for fixed-width records."""
         return f"{settings.code}.{'txt' if self._options(settings).is_fixed else 'csv'}"
+
+    def render(self, record: Record, settings: FeedSettings) -> str | Problem:
+        """Return the record's line of the till file, or the Problem that keeps it out (a value the till cannot take is never cut silently)."""
+        options = self._options(settings)
+        cells = _cells(record, options, self._readers(options))
+        if isinstance(cells, Problem):
+            return cells
+        if options.is_fixed:
+            return "".join(_fixed_cell(cell, column) for cell, column in zip(cells, options.columns, strict=True)) + options.line_ending
+        return self._csv_line([spreadsheet_safe(cell) for cell in cells] if settings.is_for_people else cells, options)
+
+    def _csv_line(self, cells: list[str], options: TillOptions) -> str:
+        if self._line_writer is None or self._line_writer[0] is not options:
+            buffer = io.StringIO()
+            self._line_writer = (options, buffer, csv.writer(buffer, delimiter=options.delimiter, lineterminator=options.line_ending))
+        _options, buffer, writer = self._line_writer
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(cells)
+        return buffer.getvalue()
 
     def write(self, items: Iterator[Record | RecordGroup], settings: FeedSettings, sink: Sink) -> None:
         """Stream the records as the till file the options describe; OptionError before anything is written."""
@@ -425,50 +490,41 @@ class StorePosFeed(FeedFormat):
         out = sink.open(self.file_name(settings))
         text = io.TextIOWrapper(out, encoding=options.encoding, newline="")
         try:
-            if options.is_fixed:
-                self._write_fixed(_records(items), options, text)
-            else:
-                self._write_csv(_records(items), options, settings.is_for_people, text)
+            if options.has_header and not options.is_fixed:
+                text.write(self._csv_line([make_encodable(column.header, options.encoding) for column in options.columns], options))
+            lines: list[str] = []
+            for record in _records(items):
+                if record.is_deleted and not options.has_action:
+                    continue
+                line = record.text if record.text is not None else self.render(record, settings)
+                if isinstance(line, Problem):
+                    self.rejected.append((record.key, line))
+                    continue
+                lines.append(line)
+                if len(lines) >= 1024:
+                    text.write("".join(lines))
+                    lines = []
+            text.write("".join(lines))
             text.flush()
         finally:
             # The sink's file stays open: the publisher closes and publishes it.
             text.detach()
 
-    def _write_csv(self, records: Iterator[Record], options: TillOptions, is_for_people: bool, text: io.TextIOWrapper) -> None:
-        writer = csv.writer(text, delimiter=options.delimiter, lineterminator=options.line_ending)
-        if options.has_header:
-            writer.writerow([make_encodable(column.header, options.encoding) for column in options.columns])
-        for record in records:
-            if record.is_deleted and not options.has_action:
-                continue
-            cells = self._cells(record, options)
-            if cells is not None:
-                writer.writerow([spreadsheet_safe(cell) for cell in cells] if is_for_people else cells)
 
-    def _write_fixed(self, records: Iterator[Record], options: TillOptions, text: io.TextIOWrapper) -> None:
-        for record in records:
-            if record.is_deleted and not options.has_action:
-                continue
-            cells = self._cells(record, options)
-            if cells is not None:
-                text.write("".join(_fixed_cell(cell, column) for cell, column in zip(cells, options.columns, strict=True)) + options.line_ending)
-
-    def _cells(self, record: Record, options: TillOptions) -> list[str] | None:
-        """Return the record's cells, or None after noting a value the till cannot take (never cut silently)."""
-        if not record.is_deleted and record.get("weighed") is True and record.get("ean") is None:
+def _cells(record: Record, options: TillOptions, readers: tuple[CellReader, ...]) -> list[str] | Problem:
+    """Return the record's cells, or the Problem of a value the till cannot take."""
+    if record.is_deleted:
+        cells = [_deletion_cell(record, column, options) for column in options.columns]
+    else:
+        if record.get("weighed") is True and record.get("ean") is None:
             problem = _item_code_problem(record)
             if problem is not None:
-                self.rejected.append((record.key, problem))
-                return None
-        cells = []
-        for column in options.columns:
-            cell = _cell(record, column, options)
-            problem = _overflow(record, column, cell)
-            if problem is not None:
-                self.rejected.append((record.key, problem))
-                return None
-            cells.append(cell)
-        return cells
+                return problem
+        cells = [reader(record) for reader in readers]
+    for column, cell in zip(options.columns, cells, strict=True):
+        if column.width is not None and len(cell) > column.width:
+            return _too_long(column, cell)
+    return cells
 
 
 def _records(items: Iterator[Record | RecordGroup]) -> Iterator[Record]:

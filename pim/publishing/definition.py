@@ -162,15 +162,15 @@ class ProductView:
     """What a field reads: the product's values (inherited included) and its properties."""
 
     sku: str
-    uuid: str
+    uuid: Any  # the product's UUID ("" for a product model): made text only where a field shows it
     values: dict[str, Any]
     family: str | None = None
     group: str | None = None
     group_number: int | None = None
     parent: str | None = None
     is_enabled: bool = True
-    created: str = ""
-    updated: str = ""
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
     categories: list[Any] = field(default_factory=list)  # CategoryView, deepest first
     # stored images the record points at, and problems found while resolving (code, field, message)
     images: list[str] = field(default_factory=list)
@@ -492,6 +492,9 @@ class CompileContext:
     # days back they look (filled while compiling; the resolver loads that history per batch)
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     history_days: dict[str, int] = field(default_factory=dict)
+    # the product properties (sku, uuid, created...) fields show, filled while compiling: a run
+    # reads the columns of the others not at all
+    properties: set[str] = field(default_factory=set)
 
 
 def read_raw(values: Mapping[str, Any], attribute: AttributeInfo, locale: str, scopes: Sequence[str]) -> Any:
@@ -641,7 +644,7 @@ def compile_field(spec: Any, ctx: CompileContext) -> FieldFunction:
             return constant
 
     elif "property" in spec:
-        base = _compile_property(spec["property"])
+        base = _compile_property(spec["property"], ctx)
     elif "category" in spec:
         base = _compile_category(spec["category"], spec.get("key"), every=bool(spec.get("all", False)))
     elif "images" in spec:
@@ -774,7 +777,7 @@ def _compile_template(template: str, ctx: CompileContext, locale: str, currency:
             parts.append((text, None))
         if name:
             if name in PROPERTIES:
-                parts.append(("", _compile_property(name)))
+                parts.append(("", _compile_property(name, ctx)))
             else:
                 parts.append(("", _compile_attribute(ctx.structure.attributes[name], {}, ctx, locale, currency)))
 
@@ -795,17 +798,18 @@ def _url_quote(text: str) -> str:
     return quote(text, safe="")
 
 
-def _compile_property(name: str) -> FieldFunction:
+def _compile_property(name: str, ctx: CompileContext) -> FieldFunction:
+    ctx.properties.add(name)
     getters: dict[str, FieldFunction] = {
         "sku": lambda view: view.sku,
-        "uuid": lambda view: view.uuid,
+        "uuid": lambda view: str(view.uuid),
         "group": lambda view: view.group,
         "parent": lambda view: view.parent,
         "parent_or_sku": lambda view: view.parent or view.sku,
         "family": lambda view: view.family,
         "enabled": lambda view: view.is_enabled,
-        "created": lambda view: view.created,
-        "updated": lambda view: view.updated,
+        "created": lambda view: view.created_at.isoformat() if view.created_at else "",
+        "updated": lambda view: view.updated_at.isoformat() if view.updated_at else "",
     }
     return getters[name]
 

@@ -229,6 +229,10 @@ class Resolver:
         )
         self.renditions = definition.renditions
         self.fields = compile_fields(definition.fields, self.context)
+        shown = self.context.properties
+        self.row_columns = (*_ROW_COLUMNS, *(column for name, column in _PROPERTY_COLUMNS.items() if name in shown))
+        self._shows_uuid = "uuid" in shown
+        self._shows_times = "created" in shown or "updated" in shown
         # a product model's own fields: what describes the sellable item (its SKU, dates) is left out
         self.group_fields = [(name, function) for name, function in self.fields if not _is_item_property(definition.fields[name])]
         self.categories = self._load_categories()
@@ -283,7 +287,7 @@ class Resolver:
         self.models.load({row.parent_id for row in rows if row.parent_id is not None})
         categories: dict[int, list[CategoryView]] = {}
         for product_id, category_id in db.session.execute(
-            select(ProductCategory.product_id, ProductCategory.category_id).where(ProductCategory.product_id.in_(ids))
+            select(ProductCategory.product_id, ProductCategory.category_id).where(_id_condition(ProductCategory.product_id, ids))
         ):
             view = self.categories.get(category_id)
             if view is not None and view.id != self.channel.category_tree_id:
@@ -298,6 +302,7 @@ class Resolver:
                 incomplete[product_id] = list(missing or [])
         history = self._history(rows) if self.context.history_days else None
         families = self.structure.families_by_id
+        shows_uuid, shows_times = self._shows_uuid, self._shows_times
         for row in rows:
             values = row.values
             group = parent = None
@@ -316,15 +321,15 @@ class Resolver:
             views.sort(key=self.depth_of, reverse=True)
             view = ProductView(
                 sku=row.identifier,
-                uuid=str(row.uuid),
+                uuid=row.uuid if shows_uuid else "",
                 values=values,
                 family=family.code if family else None,
                 group=group,
                 group_number=group_number,
                 parent=parent,
                 is_enabled=row.is_enabled,
-                created=row.created_at.isoformat() if row.created_at else "",
-                updated=row.updated_at.isoformat() if row.updated_at else "",
+                created_at=getattr(row, "created_at", None) if shows_times else None,
+                updated_at=getattr(row, "updated_at", None) if shows_times else None,
                 categories=views,
             )
             if history is not None:
@@ -413,7 +418,7 @@ class Resolver:
             value = function(view)
             if value is not None and value != "" and value != []:
                 fields[name] = value
-        return Record(key=view.sku, fields=fields, group=view.group, group_number=view.group_number, uuid=view.uuid)
+        return Record(key=view.sku, fields=fields, group=view.group, group_number=view.group_number)
 
 
 _ITEM_PROPERTIES = frozenset({"sku", "uuid", "parent", "parent_or_sku", "enabled", "created", "updated"})
@@ -452,7 +457,8 @@ _AS_IS = frozenset({str, int, bool, type(None)})
 
 def record_digest(record: Record) -> bytes:
     """Return a 16-byte hash of what a record publishes, to find what changed since the last run."""
-    payload = orjson.dumps({k: _plain(v) for k, v in record.fields.items()}, option=orjson.OPT_SORT_KEYS)
+    # orjson writes texts, numbers and lists itself and asks `_plain` for the rest (money, measures, decimals)
+    payload = orjson.dumps(record.fields, default=_plain, option=orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS)
     return hashlib.blake2b(payload + (record.group or "").encode(), digest_size=16).digest()
 
 
@@ -671,6 +677,10 @@ def run_export(
         resolver = Resolver(profile, definition, feed_format, structure)
         settings = _settings(profile, definition, resolver, started, is_delta)
         changed_since = last_success.started_at if last_success is not None else None
+        if definition.is_delta_allowed and not is_delta and skus is None:
+            # a whole run: the hashes of products it will not read go (a delta, or a run of a few
+            # SKUs, leaves the other products' hashes as they were)
+            digests.removed.extend(_unselected(profile.id, definition))
         items = _items(resolver, definition, feed_format, settings, report, counts, digests, reporter, changed_since, skus)
         feed_format.rejected = []
         feed_format.warnings = []
@@ -739,8 +749,7 @@ def run_export(
         if skus is not None:
             # a run of chosen products: the next delta still starts from the last whole run
             run.counts["chosen"] = len({identifier_key(sku) for sku in skus})
-        # a run of a few SKUs leaves the other products' hashes as they were
-        _store_digests(profile.id, digests, is_delta or skus is not None)
+        _store_digests(profile.id, digests)
     digests.path.unlink(missing_ok=True)
     _prune(profile, definition.keep)
     return ExportResult(
@@ -781,17 +790,9 @@ def _settings(profile: ExportProfile, definition: Definition, resolver: Resolver
     )
 
 
-_ROW_COLUMNS = (
-    Product.id,
-    Product.uuid,
-    Product.identifier,
-    Product.family_id,
-    Product.parent_id,
-    Product.values,
-    Product.is_enabled,
-    Product.created_at,
-    Product.updated_at,
-)
+_ROW_COLUMNS = (Product.id, Product.identifier, Product.family_id, Product.parent_id, Product.values, Product.is_enabled)
+# columns read only for a run whose fields show them (decoding them is a good part of reading a row)
+_PROPERTY_COLUMNS = {"uuid": Product.uuid, "created": Product.created_at, "updated": Product.updated_at}
 
 
 def _selection(definition: Definition) -> Any:
@@ -918,19 +919,23 @@ def _keyset_ids(statement: Any, *, by_key: bool = False) -> Iterator[list[int]]:
         yield ids
 
 
-def _rows_of(ids: list[int]) -> list[Any]:
+def _rows_of(resolver: Resolver, ids: list[int]) -> list[Any]:
     """Return the product rows of a batch of ids, in the batch's order (a product deleted meanwhile is left out)."""
     if not ids:
         return []
+    wanted = set(ids)
+    rows = db.session.execute(select(*resolver.row_columns).where(_id_condition(Product.id, ids)))
+    by_id = {row.id: row for row in rows if row.id in wanted}
+    return [by_id[product_id] for product_id in ids if product_id in by_id]
+
+
+def _id_condition(column: Any, ids: list[int]) -> Any:
+    """Select the rows of a batch of product ids: ids close together (a keyset batch) as a range,
+    which reads faster than a list of a thousand ids; rows of other products in the range may come too."""
     low, high = min(ids), max(ids)
     if high - low < 2 * len(ids):
-        # ids close together (a keyset batch): a range reads faster than a list of a thousand ids
-        wanted = set(ids)
-        rows = db.session.execute(select(*_ROW_COLUMNS).where(Product.id >= low, Product.id <= high))
-        by_id = {row.id: row for row in rows if row.id in wanted}
-    else:
-        by_id = {row.id: row for row in db.session.execute(select(*_ROW_COLUMNS).where(Product.id.in_(ids)))}
-    return [by_id[product_id] for product_id in ids if product_id in by_id]
+        return (column >= low) & (column <= high)
+    return column.in_(ids)
 
 
 @dataclass(slots=True)
@@ -950,6 +955,7 @@ def _resolve_rows(
 ) -> list[_Resolved]:
     """Resolve and check a batch of product rows: records, the reasons to skip them, their digests."""
     resolved = []
+    renders = feed_format.renders_records
     for row, view, missing in resolver.batch(rows):
         assert view is not None
         skips: list[Skip] = []
@@ -968,8 +974,17 @@ def _resolve_rows(
             record = resolver.record(row, view)
             skips.extend(Skip(row.identifier, code, name, message) for code, name, message in view.problems)
             skips.extend(_problem_skip(row.identifier, feed_format.check(record, settings)))
+            if renders and not skips:
+                text = feed_format.render(record, settings)
+                if isinstance(text, str):
+                    record.text = text
+                else:
+                    skips.extend(_problem_skip(row.identifier, [text]))
             if keeps_digests and not skips:
                 digest = record_digest(record)
+            if record.text is not None:
+                # the format writes the text alone: the fields would only cost their way across from a helper
+                record.fields = {}
         resolved.append(_Resolved(row.id, row.identifier, record, skips, view.images, digest))
     return resolved
 
@@ -1028,7 +1043,7 @@ def _resolved_batches(
             taken = next_batch() if len(waiting) <= HELPER_QUEUE + 2 else None
             if taken is not None:
                 number, ids = taken
-                local[number] = _resolve_rows(resolver, definition, feed_format, settings, _rows_of(ids), keeps_digests)
+                local[number] = _resolve_rows(resolver, definition, feed_format, settings, _rows_of(resolver, ids), keeps_digests)
                 resolved_here += len(ids)
                 if helper is None and may_help and resolved_here >= int(current_app.config.get("EXPORT_HELPER_AFTER", HELPER_AFTER)):
                     helper = _Helper(resolver, settings, keeps_digests)
@@ -1213,7 +1228,7 @@ def serve_helper() -> None:
             _write_message(replies, ("ready", None, None))
             while (task := _read_message(requests)) is not None:
                 number, ids = task
-                _write_message(replies, ("batch", number, _resolve_rows(resolver, definition, feed_format, settings, _rows_of(ids), keeps_digests)))
+                _write_message(replies, ("batch", number, _resolve_rows(resolver, definition, feed_format, settings, _rows_of(resolver, ids), keeps_digests)))
     except BrokenPipeError:
         return
     except BaseException as exc:  # reported to the exporting process, which raises it
@@ -1229,45 +1244,57 @@ def serve_helper() -> None:
 class _Digests:
     """The hashes of what a run published, spooled to a file so memory stays flat on big feeds."""
 
+    CHUNK = 5000
+
     def __init__(self, path: Path):
         self.path = path
         self.handle = open(path, "wb")  # noqa: SIM115 - closed in rows()
+        self.pending: list[tuple[int, bytes, str]] = []
         self.removed: list[int] = []
         # SKUs the format refused while writing: not published, so no hash is kept for them
         self.rejected: set[str] = set()
 
     def add(self, product_id: int, digest: bytes, sku: str) -> None:
-        self.handle.write(orjson.dumps([product_id, digest.hex(), sku]) + b"\n")
+        self.pending.append((product_id, digest, sku))
+        if len(self.pending) >= self.CHUNK:
+            self._spool()
+
+    def _spool(self) -> None:
+        # this run's own file, read back by this run only
+        pickle.dump(self.pending, self.handle, protocol=pickle.HIGHEST_PROTOCOL)
+        self.pending = []
 
     def remove(self, product_id: int) -> None:
         self.removed.append(product_id)
 
-    def rows(self, profile_id: int) -> Iterator[list[dict[str, Any]]]:
+    def rows(self, profile_id: int) -> Iterator[list[tuple[int, int, bytes, str]]]:
+        """Yield the spooled hashes as (profile, product, digest, SKU) rows, a chunk at a time."""
+        if self.pending:
+            self._spool()
         self.handle.close()
-        batch: list[dict[str, Any]] = []
         with open(self.path, "rb") as reader:
-            for line in reader:
-                product_id, digest, sku = orjson.loads(line)
-                if sku in self.rejected:
-                    self.removed.append(product_id)
-                    continue
-                batch.append({"profile_id": profile_id, "product_id": product_id, "digest": bytes.fromhex(digest), "sku": sku})
-                if len(batch) >= 5000:
-                    yield batch
-                    batch = []
-        if batch:
-            yield batch
+            while True:
+                try:
+                    chunk = pickle.load(reader)  # noqa: S301 - written above by this run
+                except EOFError:
+                    return
+                yield [(profile_id, product_id, digest, sku) for product_id, digest, sku in chunk]
 
     def close(self) -> None:
         if not self.handle.closed:
             self.handle.close()
 
 
-def _previous(profile_id: int, ids: list[int]) -> dict[int, bytes]:
+def _previous(profile_id: int, ids: list[int]) -> dict[int, tuple[bytes, str]]:
+    """Return the hash and SKU each product of a batch was last published with."""
+    if not ids:
+        return {}
     rows = db.session.execute(
-        select(PublishedRecord.product_id, PublishedRecord.digest).where(PublishedRecord.profile_id == profile_id, PublishedRecord.product_id.in_(ids))
-    ).all()
-    return {product_id: digest for product_id, digest in rows}
+        select(PublishedRecord.product_id, PublishedRecord.digest, PublishedRecord.sku).where(
+            PublishedRecord.profile_id == profile_id, _id_condition(PublishedRecord.product_id, ids)
+        )
+    )
+    return {product_id: (digest, sku) for product_id, digest, sku in rows}
 
 
 def _items(
@@ -1303,7 +1330,7 @@ def _items(
     grouped = feed_format.is_grouped
     batches = _id_batches(definition, extra, grouped)
     for resolved in _resolved_batches(resolver, definition, feed_format, settings, batches, reporter, keeps_digests):
-        previous = _previous(profile_id, [item.id for item in resolved]) if is_delta else {}
+        previous = _previous(profile_id, [item.id for item in resolved]) if keeps_digests else {}
         counts.seen += len(resolved)
         image_keys = {key for item in resolved for key in item.images}
         groups: dict[int, RecordGroup] = {}
@@ -1327,18 +1354,20 @@ def _items(
             if skips:
                 for skip in skips:
                     report.skip(skip)
-                if is_delta and row.id in previous:
-                    counts.deleted += 1
+                if row.id in previous and (is_delta or skus is None):
                     digests.remove(row.id)
-                    yield Record(key=row.identifier, fields={}, is_deleted=True)
+                    if is_delta:
+                        counts.deleted += 1
+                        yield Record(key=row.identifier, fields={}, is_deleted=True)
                 continue
             assert record is not None
             if keeps_digests:
                 assert digest is not None
-                if is_delta and previous.get(row.id) == digest:
+                if previous.get(row.id) != (digest, row.identifier):
+                    digests.add(row.id, digest, row.identifier)
+                elif is_delta:
                     counts.unchanged += 1
                     continue
-                digests.add(row.id, digest, row.identifier)
             counts.exported += 1
             if grouped and record.group is not None:
                 if group is not None and group.key != record.group:
@@ -1392,22 +1421,37 @@ def _deletions(resolver: Resolver, definition: Definition, counts: _Counts, dige
         yield Record(key=sku, fields={}, is_deleted=True)
 
 
-def _store_digests(profile_id: int, digests: _Digests, is_delta: bool) -> None:
-    """Remember what was published: a full run replaces every hash, a delta run the changed ones."""
+def _store_digests(profile_id: int, digests: _Digests) -> None:
+    """Remember what was published: the hashes of products no longer published go, those that changed are written.
+
+    A hash the run found unchanged is not written again, so the daily run of a big feed rewrites
+    only what changed.
+    """
     session = db.session
     table = PublishedRecord.__table__
-    if not is_delta:
-        session.execute(delete(PublishedRecord).where(PublishedRecord.profile_id == profile_id))
-    for rows in digests.rows(profile_id):
-        if is_delta:
-            session.execute(
-                delete(PublishedRecord).where(PublishedRecord.profile_id == profile_id, PublishedRecord.product_id.in_([r["product_id"] for r in rows]))
-            )
-        db.bulk_insert(table, rows)
-    # removals last: reading the spooled hashes adds the products the format refused while writing
     for start in range(0, len(digests.removed), BATCH):
         chunk = digests.removed[start : start + BATCH]
         session.execute(delete(PublishedRecord).where(PublishedRecord.profile_id == profile_id, PublishedRecord.product_id.in_(chunk)))
+    for rows in digests.rows(profile_id):
+        session.execute(delete(PublishedRecord).where(PublishedRecord.profile_id == profile_id, PublishedRecord.product_id.in_([row[1] for row in rows])))
+        db.insert_records(table, ("profile_id", "product_id", "digest", "sku"), rows)
+    # products the format refused while writing were not published, whether their hash changed or not
+    rejected = sorted(digests.rejected)
+    for start in range(0, len(rejected), BATCH):
+        session.execute(delete(PublishedRecord).where(PublishedRecord.profile_id == profile_id, PublishedRecord.sku.in_(rejected[start : start + BATCH])))
+
+
+def _unselected(profile_id: int, definition: Definition) -> list[int]:
+    """Return the products published before that the selection no longer takes (deleted ones included).
+
+    A whole run reads this before it starts: a product that leaves the selection during the run
+    keeps its hash, so the next delta still writes its deletion.
+    """
+    return list(
+        db.session.scalars(
+            select(PublishedRecord.product_id).where(PublishedRecord.profile_id == profile_id, PublishedRecord.product_id.not_in(_selection(definition)))
+        )
+    )
 
 
 def _prune(profile: ExportProfile, keep: int) -> None:
@@ -1504,6 +1548,10 @@ def explain(code: str, sku: str) -> dict[str, Any]:
         settings = _settings(profile, definition, resolver, dt.datetime.now(dt.UTC), False)
         for problem in feed_format.check(record, settings):
             reasons.append({"reason": problem.code, "field": problem.field, "message": problem.message})
+        if not reasons and feed_format.renders_records:
+            text = feed_format.render(record, settings)
+            if isinstance(text, Problem):
+                reasons.append({"reason": text.code, "field": text.field, "message": text.message})
         if not reasons:
             for problem in feed_format.notices(record, settings):
                 warnings.append({"reason": problem.code, "field": problem.field, "message": problem.message})

@@ -316,6 +316,29 @@ def test_second_delta_without_changes_writes_nothing(actor, webshop_published):
     assert json_lines(result.folder / "webshop.jsonl") == []
 
 
+def test_record_digest_is_stable_across_versions():
+    """Digests are stored: one computed differently after an upgrade would make the next delta resend every product."""
+    from decimal import Decimal
+
+    from exporters.base import Measure, Money, Param, Record
+    from pim.publishing.export import record_digest
+
+    record = Record(
+        "SKU-1",
+        {
+            "price": Money(Decimal("1.50"), "RUB"),
+            "name": "Ботинки",
+            "params": [Param("Вес", Measure(Decimal("2"), "KILOGRAM"), "kg", 1, 2), Decimal("0.1")],
+            "in_stock": True,
+            "count": 3,
+            "pair": ("x", Money(Decimal(2), "EUR")),
+        },
+        group="MODEL-1",
+    )
+
+    assert record_digest(record).hex() == "cc08e60d0af89e0e9294ae0c47a3b3d1"
+
+
 def test_delta_leaves_out_a_change_the_feed_does_not_show(actor):
     install_preset("webshop", actor=actor)
     definition = yaml.safe_load(show_definition("webshop"))
@@ -339,6 +362,42 @@ def test_delta_deletes_a_product_that_left_the_selection(actor, webshop_publishe
 
     assert (result.exported, result.deleted) == (0, 1)
     assert json_lines(result.folder / "webshop.jsonl") == [{"type": "deleted", "sku": sku}]
+
+
+def published_hashes(profile: str) -> dict[int, tuple[bytes, str]]:
+    from pim.publishing.models import PublishedRecord
+
+    profile_id = get_profile(profile).id
+    rows = db.session.execute(select(PublishedRecord.product_id, PublishedRecord.digest, PublishedRecord.sku).where(PublishedRecord.profile_id == profile_id))
+    return {product_id: (digest, sku) for product_id, digest, sku in rows}
+
+
+def test_whole_run_keeps_the_hashes_of_exactly_what_it_published(actor, webshop_published):
+    before = published_hashes("webshop")
+    disabled, changed = webshop_published[7], webshop_published[9]
+    update_product(disabled, enabled=False, actor=actor)
+    change_price(changed, actor, "61.00")
+    delete_product(webshop_published[11], actor=actor)
+
+    result = run_export("webshop")
+
+    after = published_hashes("webshop")
+    assert sorted(sku for _digest, sku in after.values()) == sorted(feed_skus(result, "webshop"))
+    changed_id = next(product_id for product_id, (_digest, sku) in after.items() if sku == changed)
+    assert after[changed_id][0] != before[changed_id][0]
+    assert {k: v for k, v in after.items() if k != changed_id} == {k: v for k, v in before.items() if k in after and k != changed_id}
+
+
+def test_delta_after_a_whole_run_sends_a_product_enabled_again(actor, webshop_published):
+    sku = webshop_published[7]
+    update_product(sku, enabled=False, actor=actor)
+    run_export("webshop")
+    update_product(sku, enabled=True, actor=actor)
+
+    result = run_export("webshop", is_delta=True)
+
+    assert (result.exported, result.deleted) == (1, 0)
+    assert webshop_skus(json_lines(result.folder / "webshop.jsonl")) == [sku]
 
 
 def test_delta_is_refused_for_a_format_without_deltas(actor):
