@@ -63,8 +63,8 @@ class Record:
     `key` is our SKU, `group` the code of the product model a variant belongs to (its root
     model), `group_number` a stable integer for that model where a format wants numbers
     (Yandex's `group_id`). A record with `is_deleted` tells a delta feed that the product left.
-    `text` is what a format that renders records (see `FeedFormat.render`) writes for it, once
-    the run has rendered it.
+    `rendered` is what a format that renders records (see `FeedFormat.render`) prepared to write
+    for it, once the run has rendered it.
     """
 
     key: str
@@ -72,7 +72,7 @@ class Record:
     group: str | None = None
     group_number: int | None = None
     is_deleted: bool = False
-    text: str | None = None
+    rendered: Any = None
 
     def get(self, name: str, default: Any = None) -> Any:
         """Return one field's value, or `default` when it is absent or empty."""
@@ -376,7 +376,7 @@ class FeedFormat(ABC):
     derived_fields: ClassVar[frozenset[str]] = frozenset()
     # printed on demand for chosen products (shelf labels), not a whole feed: a run may name SKUs
     prints_on_demand: ClassVar[bool] = False
-    # writes each record as a piece of text of its own (a line, an XML element): see `render`
+    # writes each record from parts prepared for it alone (a line, an XML element): see `render`
     renders_records: ClassVar[bool] = False
 
     def __init__(self) -> None:
@@ -404,13 +404,15 @@ class FeedFormat(ABC):
         """
         return []
 
-    def render(self, record: Record, settings: FeedSettings) -> str | Problem:
-        """Return the text `write` writes for a record that passes `check`, or the Problem that keeps it out.
+    def render(self, record: Record, settings: FeedSettings) -> Any:
+        """Return what `write` writes for a record that passes `check` (its text, or the format's
+        own prepared parts), or the Problem that keeps it out.
 
         Formats with `renders_records` implement it. The run renders each record while it resolves
-        the records (on either core of a big run) and keeps the text in `Record.text`; `write`
-        then writes that text as it is, and renders only the records that come without one (the
-        deletions of a delta feed).
+        the records (on either core of a big run) and keeps the result in `Record.rendered`;
+        `write` then writes it, and renders only the records that come without one (the
+        deletions of a delta feed). A rendered record keeps no fields: the format must need
+        nothing else of it but its key and group.
         """
         raise NotImplementedError(f"The {self.code} format does not render single records")
 

@@ -152,6 +152,7 @@ class GoogleMerchantFeed(FeedFormat):
     extension = "xml"
     supports_delta = False
     is_grouped = False
+    renders_records = True
     fields = (
         FieldRule("id", required=True, max_length=50, description="Stable item id, 1-50 characters."),
         FieldRule("title", required=True, max_length=150),
@@ -263,16 +264,25 @@ class GoogleMerchantFeed(FeedFormat):
             # deleted product out by not listing it.
             if not isinstance(record, Record) or record.is_deleted:
                 continue
-            chunk.append("\n  <item>")
-            for tag, text in _item_elements(record):
-                name = _PREFIXED[tag]
-                chunk.append(f"\n   <{name}>{_escaped(text)}</{name}>")
-            chunk.append("\n  </item>")
-            if len(chunk) >= 4096:
+            chunk.append(record.rendered if record.rendered is not None else _item_xml(record))
+            if len(chunk) >= 512:
                 out.write("".join(chunk).encode())
                 chunk = []
         chunk.append("\n </channel>\n</rss>\n")
         out.write("".join(chunk).encode())
+
+    def render(self, record: Record, settings: FeedSettings) -> str | Problem:
+        """Return the record's `<item>` element as the feed writes it."""
+        return _item_xml(record)
+
+
+def _item_xml(record: Record) -> str:
+    parts = ["\n  <item>"]
+    for tag, text in _item_elements(record):
+        name = _PREFIXED[tag]
+        parts.append(f"\n   <{name}>{_escaped(text)}</{name}>")
+    parts.append("\n  </item>")
+    return "".join(parts)
 
 
 _TAGS = tuple((rule.name, f"{{{G}}}{rule.name}") for rule in GoogleMerchantFeed.fields)

@@ -496,7 +496,7 @@ class StorePosFeed(FeedFormat):
             for record in _records(items):
                 if record.is_deleted and not options.has_action:
                     continue
-                line = record.text if record.text is not None else self.render(record, settings)
+                line = record.rendered if record.rendered is not None else self.render(record, settings)
                 if isinstance(line, Problem):
                     self.rejected.append((record.key, line))
                     continue

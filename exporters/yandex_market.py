@@ -266,6 +266,7 @@ class YandexMarketFeed(FeedFormat):
     label: ClassVar[str] = "Yandex.Market (YML)"
     media_type: ClassVar[str] = "application/xml"
     extension: ClassVar[str] = "xml"
+    renders_records: ClassVar[bool] = True
     fields: ClassVar[tuple[FieldRule, ...]] = (
         FieldRule("id", max_length=MAX_OFFER_ID, description="Offer id, stable forever; our SKU when empty."),
         FieldRule("available", kind="boolean", description="In stock and ready to ship."),
@@ -430,21 +431,27 @@ class YandexMarketFeed(FeedFormat):
         out.write(f"\n{_INDENT * 2}<offers>".encode())
         chunk: list[str] = []
         for record in self._records(items):
-            filled: Any = _Filled(record)
-            problems = list(self._settings_problems(filled, shop.currency, category_ids))
-            if problems:
-                # The pipeline checks records with the settings first; this guard
-                # keeps one stray record from making Yandex refuse the whole feed.
-                logger.warning("Offer %s left out of the YML feed: %s", _offer_id(filled), "; ".join(p.message for p in problems))
-                continue
-            chunk.append(_OFFER_START)
-            chunk.append(self._offer_xml(filled, shop.currency))
+            if record.rendered is not None:
+                chunk.append(record.rendered)
+            else:
+                filled: Any = _Filled(record)
+                problems = list(self._settings_problems(filled, shop.currency, category_ids))
+                if problems:
+                    # The pipeline checks records with the settings first; this guard
+                    # keeps one stray record from making Yandex refuse the whole feed.
+                    logger.warning("Offer %s left out of the YML feed: %s", _offer_id(filled), "; ".join(p.message for p in problems))
+                    continue
+                chunk.append(_OFFER_START + self._offer_xml(filled, shop.currency))
             if len(chunk) >= 512:
                 out.write("".join(chunk).encode())
                 chunk = []
         chunk.append(f"\n{_INDENT * 2}</offers>\n{_INDENT}</shop>\n</yml_catalog>\n")
         out.write("".join(chunk).encode())
         out.flush()
+
+    def render(self, record: Record, settings: FeedSettings) -> str | Problem:
+        """Return the record's `<offer>` element as the feed writes it (the record passed `check` with the settings)."""
+        return _OFFER_START + self._offer_xml(_Filled(record), settings.currency)
 
     @staticmethod
     def _records(items: Iterator[Record | RecordGroup]) -> Iterator[Record]:

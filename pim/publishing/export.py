@@ -975,15 +975,15 @@ def _resolve_rows(
             skips.extend(Skip(row.identifier, code, name, message) for code, name, message in view.problems)
             skips.extend(_problem_skip(row.identifier, feed_format.check(record, settings)))
             if renders and not skips:
-                text = feed_format.render(record, settings)
-                if isinstance(text, str):
-                    record.text = text
+                rendered = feed_format.render(record, settings)
+                if isinstance(rendered, Problem):
+                    skips.extend(_problem_skip(row.identifier, [rendered]))
                 else:
-                    skips.extend(_problem_skip(row.identifier, [text]))
+                    record.rendered = rendered
             if keeps_digests and not skips:
                 digest = record_digest(record)
-            if record.text is not None:
-                # the format writes the text alone: the fields would only cost their way across from a helper
+            if record.rendered is not None:
+                # the format writes what it rendered: the fields would only cost their way across from a helper
                 record.fields = {}
         resolved.append(_Resolved(row.id, row.identifier, record, skips, view.images, digest))
     return resolved
@@ -1549,9 +1549,9 @@ def explain(code: str, sku: str) -> dict[str, Any]:
         for problem in feed_format.check(record, settings):
             reasons.append({"reason": problem.code, "field": problem.field, "message": problem.message})
         if not reasons and feed_format.renders_records:
-            text = feed_format.render(record, settings)
-            if isinstance(text, Problem):
-                reasons.append({"reason": text.code, "field": text.field, "message": text.message})
+            rendered = feed_format.render(record, settings)
+            if isinstance(rendered, Problem):
+                reasons.append({"reason": rendered.code, "field": rendered.field, "message": rendered.message})
         if not reasons:
             for problem in feed_format.notices(record, settings):
                 warnings.append({"reason": problem.code, "field": problem.field, "message": problem.message})

@@ -8,7 +8,7 @@ from typing import IO, Any
 
 import orjson
 
-from exporters.base import Money
+from exporters.base import FeedFormat, FeedSettings, Money, Problem, Record, RecordGroup
 
 
 class FolderSink:
@@ -47,3 +47,19 @@ def rub(amount: str) -> Money:
 
 def eur(amount: str) -> Money:
     return Money(Decimal(amount), "EUR")
+
+
+def rendered_as_in_a_run(feed: FeedFormat, items: list[Record | RecordGroup], settings: FeedSettings) -> list[Record | RecordGroup]:
+    """Render each record the way an export run does before `write` gets it: parts prepared, fields dropped."""
+
+    def render(record: Record) -> Record:
+        if record.is_deleted:
+            return record
+        parts = feed.render(record, settings)
+        assert not isinstance(parts, Problem), parts
+        return Record(record.key, {}, group=record.group, group_number=record.group_number, rendered=parts)
+
+    return [
+        RecordGroup(item.key, item.fields, [render(variant) for variant in item.variants], item.axes) if isinstance(item, RecordGroup) else render(item)
+        for item in items
+    ]

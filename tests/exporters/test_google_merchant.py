@@ -17,7 +17,7 @@ from exporters import get_format
 from exporters.base import FeedSettings, Measure, Money, Record, gtin_problem, xml_text
 from exporters.google_merchant import GoogleMerchantFeed
 from tests.conftest import SHARED_DATA
-from tests.exporters.sinks import FolderSink, eur, rub
+from tests.exporters.sinks import FolderSink, eur, rendered_as_in_a_run, rub
 
 GOLDEN = Path(__file__).parent / "golden" / "google_merchant"
 G = "{http://base.google.com/ns/1.0}"
@@ -210,10 +210,13 @@ GOLDEN_CASES = [
 ]
 
 
+@pytest.mark.parametrize("rendered", [False, True], ids=["as_given", "rendered"])
 @pytest.mark.parametrize(("case", "records", "settings"), GOLDEN_CASES)
-def test_write_matches_golden_file(request: pytest.FixtureRequest, tmp_path: Path, case: str, records: Any, settings: FeedSettings) -> None:
+def test_write_matches_golden_file(request: pytest.FixtureRequest, tmp_path: Path, case: str, records: Any, settings: FeedSettings, rendered: bool) -> None:
     sink = FolderSink(tmp_path)
-    GoogleMerchantFeed().write(iter(records()), settings, sink)
+    feed = GoogleMerchantFeed()
+    items = rendered_as_in_a_run(feed, list(records()), settings) if rendered else records()
+    feed.write(iter(items), settings, sink)
     sink.close()
     assert_matches_golden(request, (tmp_path / f"{case}.xml").read_bytes(), case)
 

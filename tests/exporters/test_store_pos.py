@@ -12,7 +12,7 @@ import pytest
 from exporters import get_format
 from exporters.base import FeedSettings, Money, Record, gtin_check_digit, gtin_problem
 from exporters.store_pos import OptionError, StorePosFeed, cut_at_word, in_store_ean
-from tests.exporters.sinks import FolderSink, rub
+from tests.exporters.sinks import FolderSink, rendered_as_in_a_run, rub
 
 
 def till_records() -> list[Record]:
@@ -204,6 +204,31 @@ def test_csv_layout_is_utf8_semicolon_separated_with_a_header(tmp_path: Path) ->
         ).encode()
     )
     assert (tmp_path / "store_msk_01.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        till_settings(),
+        till_settings(is_for_people=True),
+        till_settings(layout="fixed"),
+        till_settings(encoding="ascii", price_in_minor_units=True),
+        till_settings(layout="fixed", is_delta=True),
+    ],
+    ids=["csv", "csv_for_people", "fixed", "ascii_minor_units", "fixed_delta"],
+)
+def test_records_rendered_as_in_a_run_write_the_same_file(tmp_path: Path, settings: FeedSettings) -> None:
+    feed = StorePosFeed()
+    records = till_records()
+    deletion = Record("100999", {}, is_deleted=True)
+    items = [*records, deletion] if settings.is_delta else records
+
+    rendered = rendered_as_in_a_run(feed, items, settings)
+
+    assert all(item.fields == {} for item in rendered if not item.is_deleted)
+    (tmp_path / "given").mkdir()
+    (tmp_path / "rendered").mkdir()
+    assert render(rendered, tmp_path / "rendered", settings) == render(items, tmp_path / "given", settings)
 
 
 def test_csv_layout_takes_delimiter_header_and_line_ending_options(tmp_path: Path) -> None:

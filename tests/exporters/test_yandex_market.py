@@ -16,7 +16,7 @@ from exporters import get_format
 from exporters.base import FeedSettings, Money, Param, Record, RecordGroup
 from exporters.yandex_market import YML_SCHEMA_PATH, YandexMarketFeed, YmlSettingsError, validate_yml
 from tests.conftest import SHARED_DATA
-from tests.exporters.sinks import FolderSink, rub
+from tests.exporters.sinks import FolderSink, rendered_as_in_a_run, rub
 
 GOLDEN = Path(__file__).parent / "golden" / "yandex_market"
 SAMPLES = SHARED_DATA / "channels"
@@ -130,8 +130,13 @@ def offers_of(path: Path) -> list[etree._Element]:
 # --- the document -----------------------------------------------------------------------
 
 
-def test_feed_matches_golden_file(tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    written = write_feed(northwind_records(), tmp_path).read_bytes()
+@pytest.mark.parametrize("rendered", [False, True], ids=["as_given", "rendered"])
+def test_feed_matches_golden_file(tmp_path: Path, request: pytest.FixtureRequest, rendered: bool) -> None:
+    records = northwind_records()
+    if rendered:
+        # offers rendered while the run resolves them, as an export does
+        records = rendered_as_in_a_run(YandexMarketFeed(), list(records), northwind_settings())
+    written = write_feed(records, tmp_path).read_bytes()
     golden = GOLDEN / "northwind.xml"
     if request.config.getoption("--update-golden"):
         golden.parent.mkdir(parents=True, exist_ok=True)
