@@ -295,7 +295,7 @@ def compile_rules(rules: Iterable[FieldRule]) -> Callable[[Record], list[Problem
         fields = record.fields
         for rule in checks:
             value = fields.get(rule.name)
-            if value is None or value == "" or value == []:
+            if value is None or (isinstance(value, str | list) and not value):
                 if rule.required:
                     problems.append(Problem(rule.name, f"{rule.name} is required by the channel and is empty", "required"))
                 continue

@@ -188,6 +188,7 @@ class CategoryView:
     label: str
     path: str
     mapped: Any
+    depth: int = 0  # below the tree's root: 1 for its top categories
 
 
 FieldFunction = Callable[[ProductView], Any]

@@ -265,7 +265,9 @@ class Resolver:
         def walk(row: Any, parent: CategoryView | None) -> None:
             text = label(row)
             mapped = mapping.get(row.code, parent.mapped if parent else None)
-            view = CategoryView(row.id, row.code, text, f"{parent.path} > {text}" if parent and parent.id != tree_id else text, mapped)
+            view = CategoryView(
+                row.id, row.code, text, f"{parent.path} > {text}" if parent and parent.id != tree_id else text, mapped, parent.depth + 1 if parent else 0
+            )
             views[row.id] = view
             if row.id != tree_id:
                 self.tree.append((str(row.id), str(row.parent_id) if row.parent_id != tree_id else None, text))
@@ -276,9 +278,6 @@ class Resolver:
             if root.id == tree_id:
                 walk(root, None)
         return views
-
-    def depth_of(self, view: CategoryView) -> int:
-        return view.path.count(" > ")
 
     def batch(self, rows: list[Any]) -> Iterator[tuple[Any, ProductView | None, list[str] | None]]:
         """Yield (row, view, missing attributes or None) for a batch of product rows."""
@@ -303,22 +302,28 @@ class Resolver:
         history = self._history(rows) if self.context.history_days else None
         families = self.structure.families_by_id
         shows_uuid, shows_times = self._shows_uuid, self._shows_times
+        # per parent model: its chain's values merged (root first), root code and number, own code
+        inherited: dict[int, tuple[dict[str, Any], str | None, int | None, str | None]] = {}
         for row in rows:
             values = row.values
             group = parent = None
             group_number = None
-            if row.parent_id is not None:
-                chain = self.models.chain(row.parent_id)
-                merged: dict[str, Any] = {}
-                for model in chain:
-                    merged.update(model.values)
-                merged.update(values)
-                values = merged
-                if chain:
-                    group, group_number, parent = chain[0].code, chain[0].id, chain[-1].code
+            parent_id = row.parent_id
+            if parent_id is not None:
+                found = inherited.get(parent_id)
+                if found is None:
+                    chain = self.models.chain(parent_id)
+                    merged: dict[str, Any] = {}
+                    for model in chain:
+                        merged.update(model.values)
+                    found = (merged, chain[0].code, chain[0].id, chain[-1].code) if chain else (merged, None, None, None)
+                    inherited[parent_id] = found
+                values = {**found[0], **values}
+                group, group_number, parent = found[1], found[2], found[3]
             family = families.get(row.family_id) if row.family_id else None
             views = categories.get(row.id, [])
-            views.sort(key=self.depth_of, reverse=True)
+            if len(views) > 1:
+                views.sort(key=_depth, reverse=True)
             view = ProductView(
                 sku=row.identifier,
                 uuid=row.uuid if shows_uuid else "",
@@ -408,7 +413,7 @@ class Resolver:
         if self._categories_by_code is None:
             self._categories_by_code = {view.code: view for view in self.categories.values()}
         views = [view for view in (self._categories_by_code.get(code) for code in codes or ()) if view is not None and view.id != self.channel.category_tree_id]
-        views.sort(key=self.depth_of, reverse=True)
+        views.sort(key=_depth, reverse=True)
         return views
 
     def record(self, row: Any, view: ProductView) -> Record:
@@ -416,9 +421,14 @@ class Resolver:
         fields = {}
         for name, function in self.fields:
             value = function(view)
-            if value is not None and value != "" and value != []:
+            # empty texts and lists are left out (the type test first: comparing a Money to "" costs a call)
+            if value is not None and not (isinstance(value, str | list) and not value):
                 fields[name] = value
         return Record(key=view.sku, fields=fields, group=view.group, group_number=view.group_number)
+
+
+def _depth(view: CategoryView) -> int:
+    return view.depth
 
 
 _ITEM_PROPERTIES = frozenset({"sku", "uuid", "parent", "parent_or_sku", "enabled", "created", "updated"})
