@@ -20,7 +20,6 @@ import csv
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import IO, Any
@@ -175,8 +174,7 @@ class _JsonLinesWriter:
         if record.is_deleted:
             self._deleted(record)
             return
-        # the product's own object, with the type first: {"type":"product","sku":...}
-        self._out.write(b'{"type":"product",' + _parts(record).line[1:] + b"\n")
+        self._line({"type": "product", "sku": _sku(record), **_json_fields(record.fields, _PRODUCT_SKIPPED)})
 
     def add_group(self, group: RecordGroup) -> None:
         variants = [variant for variant in group.variants if not variant.is_deleted]
@@ -185,7 +183,7 @@ class _JsonLinesWriter:
             if group.axes:
                 document["axes"] = [_clean(axis) for axis in group.axes]
             document.update(_json_fields(group.fields, _GROUP_KEYS))
-            document["variants"] = [orjson.Fragment(_parts(variant).line) for variant in variants]
+            document["variants"] = [{"sku": _sku(variant), **_json_fields(variant.fields, _PRODUCT_SKIPPED)} for variant in variants]
             self._line(document)
         for variant in group.variants:
             if variant.is_deleted:
@@ -266,27 +264,25 @@ class _CsvWriter:
             self._has_header = True
         return self._columns
 
-    def _row_cells(self, columns: list[str], cells: dict[str, str]) -> None:
-        self._writer.writerow([cells.get(column, "") for column in columns])
+    def _row(self, columns: list[str], fields: dict[str, Any]) -> None:
+        cell = self._cell
+        self._writer.writerow([cell(fields.get(column)) for column in columns])
         if self._is_derived:
-            self._missing.update(cells.keys() - columns)
+            self._missing.update(fields.keys() - columns)
 
     def add_product(self, record: Record) -> None:
         if record.is_deleted:
             return
-        cells = _parts(record, self._cell).cells
-        self._row_cells(self._start(cells), cells)
+        columns = self._start(record.fields)
+        self._row(columns, {**record.fields, "sku": _sku(record), "group": record.group or ""})
 
     def add_group(self, group: RecordGroup) -> None:
         variants = [variant for variant in group.variants if not variant.is_deleted]
         if not variants:
             return
-        cell = self._cell
-        group_cells = {name: cell(value) for name, value in group.fields.items() if value is not None}
-        parts = [_parts(variant, cell).cells for variant in variants]
-        columns = self._start(name for cells in (group_cells, *parts) for name in cells)
-        for cells in parts:
-            self._row_cells(columns, {**group_cells, **cells})
+        columns = self._start(name for fields in (group.fields, *(variant.fields for variant in variants)) for name in fields)
+        for variant in variants:
+            self._row(columns, {**group.fields, **variant.fields, "sku": _sku(variant), "group": group.key})
 
     def finish(self) -> None:
         self._start(())
@@ -374,15 +370,13 @@ class _JsonLdWriter:
         self._out = out
 
     def _line(self, document: dict[str, Any]) -> None:
-        self._escaped(orjson.dumps(document))
-
-    def _escaped(self, data: bytes) -> None:
+        data = orjson.dumps(document)
         # Outside strings JSON has no <, > or &, so escaping them keeps the value and makes the line safe inside <script>.
         self._out.write(data.replace(b"<", b"\\u003c").replace(b">", b"\\u003e").replace(b"&", b"\\u0026") + b"\n")
 
     def add_product(self, record: Record) -> None:
         if not record.is_deleted:
-            self._escaped(_LD_CONTEXT + _parts(record).product[1:])
+            self._line({"@context": "https://schema.org", **_ld_product(record, record.group)})
 
     def add_group(self, group: RecordGroup) -> None:
         variants = [variant for variant in group.variants if not variant.is_deleted]
@@ -400,39 +394,8 @@ class _JsonLdWriter:
         varies_by = [_SCHEMA + _VARIES_BY[axis] for axis in group.axes if axis in _VARIES_BY]
         if varies_by:
             document["variesBy"] = varies_by
-        document["hasVariant"] = [orjson.Fragment(_parts(variant).product) for variant in variants]
+        document["hasVariant"] = [_ld_product(variant, group.key) for variant in variants]
         self._line(document)
-
-
-# --- one record's parts ----------------------------------------------------------------------
-
-_LD_CONTEXT = b'{"@context":"https://schema.org",'
-
-
-@dataclass(frozen=True, slots=True)
-class _Parts:
-    """What the three files write of one record: its JSON object ({"sku": ..., fields in name
-    order}), its CSV cells by field name (sku and group among them) and its schema.org Product."""
-
-    line: bytes
-    cells: dict[str, str]
-    product: bytes
-
-
-def _record_parts(record: Record, cell: Callable[[Any], str]) -> _Parts:
-    sku = _sku(record)
-    line = orjson.dumps({"sku": sku, **_json_fields(record.fields, _PRODUCT_SKIPPED)})
-    cells = {name: cell(value) for name, value in record.fields.items() if value is not None}
-    cells["sku"] = cell(sku)
-    cells["group"] = cell(record.group or "")
-    return _Parts(line, cells, orjson.dumps(_ld_product(record, record.group)))
-
-
-def _parts(record: Record, cell: Callable[[Any], str] | None = None) -> _Parts:
-    """Return a record's parts: those the run rendered, or made now (a record that came without them)."""
-    if isinstance(record.rendered, _Parts):
-        return record.rendered
-    return _record_parts(record, cell or _cell_text)
 
 
 # --- the format ----------------------------------------------------------------------------
@@ -449,7 +412,6 @@ class WebshopFeed(FeedFormat):
     supports_delta = True
     is_grouped = True
     accepts_any_field = True
-    renders_records = True
     fields = (
         FieldRule("sku", description="Our SKU; the record's key when the profile maps none."),
         FieldRule("name", required=True, description="Product name as the shop shows it."),
@@ -482,10 +444,6 @@ class WebshopFeed(FeedFormat):
             elif not _is_writable(value):
                 problems.append(Problem(name, f"{name} holds a {type(value).__name__}, which the web shop feed cannot write", "invalid"))
         return problems
-
-    def render(self, record: Record, settings: FeedSettings) -> _Parts:
-        """Return what the JSON Lines, CSV and JSON-LD files write of the record."""
-        return _record_parts(record, _people_cell if settings.is_for_people else _cell_text)
 
     def file_names(self, settings: FeedSettings) -> tuple[str, str, str]:
         """Return the names of the JSON Lines, CSV and JSON-LD files of a run."""

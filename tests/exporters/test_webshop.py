@@ -17,7 +17,7 @@ import pytest
 from exporters import get_format
 from exporters.base import FeedSettings, Measure, Money, Param, Record, RecordGroup
 from exporters.webshop import WebshopFeed
-from tests.exporters.sinks import FolderSink, eur, rendered_as_in_a_run
+from tests.exporters.sinks import FolderSink, eur
 
 GOLDEN = Path(__file__).parent / "golden" / "webshop"
 # The fields the export profile maps, which the publisher passes on as the CSV's columns.
@@ -154,15 +154,11 @@ def catalogue() -> list[Record | RecordGroup]:
     return [shoes_model(), apparel_model(), buckwheat()]
 
 
-def write_feed(items: Iterable[Record | RecordGroup], folder: Path, *, rendered: bool = False, **settings: Any) -> dict[str, bytes]:
-    """Write a feed named webshop_de and return its files by extension; with `rendered`, records rendered first as a run does."""
+def write_feed(items: Iterable[Record | RecordGroup], folder: Path, **settings: Any) -> dict[str, bytes]:
+    """Write a feed named webshop_de and return its files by extension."""
     sink = FolderSink(folder)
-    feed_settings = FeedSettings(code="webshop_de", **settings)
-    feed = WebshopFeed()
-    if rendered:
-        items = rendered_as_in_a_run(feed, list(items), feed_settings)
     try:
-        feed.write(iter(items), feed_settings, sink)
+        WebshopFeed().write(iter(items), FeedSettings(code="webshop_de", **settings), sink)
     finally:
         sink.close()
     return {ext: (folder / f"webshop_de.{ext}").read_bytes() for ext in ("jsonl", "csv", "jsonld.jsonl")}
@@ -188,17 +184,15 @@ def csv_rows(data: bytes) -> list[dict[str, str]]:
 # --- golden files --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("rendered", [False, True], ids=["as_given", "rendered"])
 @pytest.mark.parametrize("ext", ["jsonl", "csv", "jsonld.jsonl"])
-def test_catalogue_matches_golden_file(request: pytest.FixtureRequest, tmp_path: Path, ext: str, rendered: bool) -> None:
-    files = write_feed(catalogue(), tmp_path, rendered=rendered, options={"csv_columns": COLUMNS})
+def test_catalogue_matches_golden_file(request: pytest.FixtureRequest, tmp_path: Path, ext: str) -> None:
+    files = write_feed(catalogue(), tmp_path, options={"csv_columns": COLUMNS})
 
     assert_golden(request, f"catalogue.{ext}", files[ext])
 
 
-@pytest.mark.parametrize("rendered", [False, True], ids=["as_given", "rendered"])
-def test_csv_for_people_matches_golden_file(request: pytest.FixtureRequest, tmp_path: Path, rendered: bool) -> None:
-    files = write_feed(catalogue(), tmp_path, rendered=rendered, is_for_people=True, options={"csv_columns": COLUMNS})
+def test_csv_for_people_matches_golden_file(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    files = write_feed(catalogue(), tmp_path, is_for_people=True, options={"csv_columns": COLUMNS})
 
     assert_golden(request, "catalogue_for_people.csv", files["csv"])
 
@@ -506,8 +500,8 @@ def test_every_output_stays_well_formed_whatever_the_text(tmp_path: Path, text: 
     record = Record(text, {"sku": text, "name": text, "price": eur("1.00"), "brand": text, "tags": [text, text], "params": [Param(text, text, text)]})
     model = RecordGroup(text, {"name": text, text: text}, [Record("V1", {"name": text, "price": eur("1.00"), "color": text}, group=text)], axes=("color",))
 
-    for is_for_people, rendered in ((False, False), (True, False), (False, True), (True, True)):
-        files = write_feed([record, model], tmp_path, rendered=rendered, is_for_people=is_for_people)
+    for is_for_people in (False, True):
+        files = write_feed([record, model], tmp_path, is_for_people=is_for_people)
 
         assert len(lines(files["jsonl"])) == 2
         assert len(lines(files["jsonld.jsonl"])) == 2
