@@ -95,8 +95,12 @@ class RecordGroup:
 
 def format_amount(amount: Decimal, places: int = 2) -> str:
     """Return an amount rounded half up to `places` decimals, with a dot and no grouping."""
-    quantum = Decimal(1).scaleb(-places)
+    quantum = _QUANTA.get(places) or Decimal(1).scaleb(-places)
     return f"{amount.quantize(quantum, rounding=ROUND_HALF_UP):f}"
+
+
+# the steps amounts are rounded to, by places (currencies have 0 to 4)
+_QUANTA = {places: Decimal(1).scaleb(-places) for places in range(7)}
 
 
 def format_number(number: Decimal | int | float) -> str:

@@ -67,7 +67,7 @@ from exporters.base import (
     spreadsheet_safe,
     strip_control,
 )
-from exporters.translit import encoding_name, make_encodable
+from exporters.translit import encoding_name, make_encodable, plain_punctuation
 
 UNITS = ("piece", "kg", "l", "m")
 WEIGHED_UNITS = frozenset(("kg", "l"))
@@ -294,8 +294,14 @@ def _item_code_problem(record: Record) -> Problem | None:
 def till_text(value: Any, options: TillOptions) -> str:
     """Return a value as one line of text the till file's encoding holds."""
     text = value if isinstance(value, str) else str(value)
-    # printable text has no space but " " and no control character: most texts need only a strip
-    text = text.strip() if text.isprintable() and "  " not in text else _SPACES.sub(" ", strip_control(text)).strip()
+    if text.isprintable() and "  " not in text:
+        # no space but " ", no control character, no lone surrogate: most texts need only a strip,
+        # and in UTF-8 their typographic punctuation made plain
+        text = text.strip()
+        if options.encoding == "utf-8" and not options.is_latin_only:
+            return plain_punctuation(text)
+    else:
+        text = _SPACES.sub(" ", strip_control(text)).strip()
     return make_encodable(text, options.encoding, is_latin_only=options.is_latin_only)
 
 
@@ -418,7 +424,7 @@ class StorePosFeed(FeedFormat):
     def __init__(self) -> None:
         super().__init__()
         self._options_for: tuple[FeedSettings | None, TillOptions] | None = None
-        self._line_writer: tuple[TillOptions, io.StringIO, Any] | None = None
+        self._line_writer: tuple[TillOptions, list[str], Any] | None = None
         self._readers_for: tuple[TillOptions, tuple[CellReader, ...]] | None = None
 
     def _options(self, settings: FeedSettings | None) -> TillOptions:
@@ -475,13 +481,12 @@ class StorePosFeed(FeedFormat):
 
     def _csv_line(self, cells: list[str], options: TillOptions) -> str:
         if self._line_writer is None or self._line_writer[0] is not options:
-            buffer = io.StringIO()
-            self._line_writer = (options, buffer, csv.writer(buffer, delimiter=options.delimiter, lineterminator=options.line_ending))
-        _options, buffer, writer = self._line_writer
-        buffer.seek(0)
-        buffer.truncate()
+            # the csv module writes each row with one call of `write`: here, onto a list
+            lines: list[str] = []
+            self._line_writer = (options, lines, csv.writer(_Appender(lines), delimiter=options.delimiter, lineterminator=options.line_ending))
+        _options, lines, writer = self._line_writer
         writer.writerow(cells)
-        return buffer.getvalue()
+        return lines.pop()
 
     def write(self, items: Iterator[Record | RecordGroup], settings: FeedSettings, sink: Sink) -> None:
         """Stream the records as the till file the options describe; OptionError before anything is written."""
@@ -509,6 +514,15 @@ class StorePosFeed(FeedFormat):
         finally:
             # The sink's file stays open: the publisher closes and publishes it.
             text.detach()
+
+
+class _Appender:
+    """A file-like object whose writes land on a list."""
+
+    __slots__ = ("write",)
+
+    def __init__(self, lines: list[str]) -> None:
+        self.write = lines.append
 
 
 def _cells(record: Record, options: TillOptions, readers: tuple[CellReader, ...]) -> list[str] | Problem:
