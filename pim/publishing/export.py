@@ -1093,7 +1093,8 @@ class _Helper:
         paths = [entry for entry in sys.path if entry and os.path.isdir(entry)]
         environment = {**os.environ, "PYTHONPATH": os.pathsep.join([*paths, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
         self.process = subprocess.Popen(  # noqa: S603 - this interpreter, this module
-            [sys.executable, "-c", "from pim.publishing.export import serve_helper; serve_helper()"],
+            # -P: the working folder is not searched first, so a source tree there never shadows this installation
+            [sys.executable, "-P", "-c", "from pim.publishing.export import serve_helper; serve_helper()"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=environment,
