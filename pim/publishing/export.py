@@ -1458,11 +1458,9 @@ def _unselected(profile_id: int, definition: Definition) -> list[int]:
     A whole run reads this before it starts: a product that leaves the selection during the run
     keeps its hash, so the next delta still writes its deletion.
     """
-    return list(
-        db.session.scalars(
-            select(PublishedRecord.product_id).where(PublishedRecord.profile_id == profile_id, PublishedRecord.product_id.not_in(_selection(definition)))
-        )
-    )
+    # NOT EXISTS, an anti-join: PostgreSQL probes NOT IN row by row once the selection outgrows work_mem
+    selected = _selection(definition).where(Product.id == PublishedRecord.product_id).exists()
+    return list(db.session.scalars(select(PublishedRecord.product_id).where(PublishedRecord.profile_id == profile_id, ~selected)))
 
 
 def _prune(profile: ExportProfile, keep: int) -> None:
