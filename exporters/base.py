@@ -416,9 +416,10 @@ class FeedFormat(ABC):
         the records (on either core of a big run) and keeps the result in `Record.rendered`;
         `write` then writes it, and renders only the records that come without one (the
         deletions of a delta feed). A rendered record keeps no fields: the format must need
-        nothing else of it but its key and group.
+        nothing else of it but its key and group. None (this default) prepares nothing: the
+        record keeps its fields and `write` works from them.
         """
-        raise NotImplementedError(f"The {self.code} format does not render single records")
+        return None
 
     def file_name(self, settings: FeedSettings) -> str:
         """Return the name of the feed's main file."""
