@@ -31,11 +31,11 @@ from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, NamedTuple, Protocol
 
 import orjson
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 
@@ -163,27 +163,34 @@ def load_definition(profile: ExportProfile, structure: Structure | None = None) 
 # --- the resolve step ---------------------------------------------------------------------
 
 
+class _Model(NamedTuple):
+    id: int
+    code: str
+    parent_id: int | None
+    family_variant_id: int | None
+    values: dict[str, Any]
+    categories: list[str]
+
+
 class _Models:
     """Product models read per batch, each with its parent chain, for value inheritance."""
 
     def __init__(self) -> None:
-        self.by_id: dict[int, Any] = {}
+        self.by_id: dict[int, _Model] = {}
+        self._read = _ByIds(select(*(getattr(ProductModel, name) for name in _Model._fields)), ProductModel.id)
 
     def load(self, ids: set[int]) -> None:
         wanted = {i for i in ids if i not in self.by_id}
         while wanted:
             parents = set()
-            for row in db.session.execute(
-                select(
-                    ProductModel.id, ProductModel.code, ProductModel.parent_id, ProductModel.family_variant_id, ProductModel.values, ProductModel.categories
-                ).where(ProductModel.id.in_(wanted))
-            ):
-                self.by_id[row.id] = row
-                if row.parent_id is not None and row.parent_id not in self.by_id:
-                    parents.add(row.parent_id)
+            for row in self._read.rows(sorted(wanted)):
+                model = _Model(*row)
+                self.by_id[model.id] = model
+                if model.parent_id is not None and model.parent_id not in self.by_id:
+                    parents.add(model.parent_id)
             wanted = parents
 
-    def chain(self, model_id: int) -> list[Any]:
+    def chain(self, model_id: int) -> list[_Model]:
         """Return the model and its ancestors, root first."""
         chain = []
         step = self.by_id.get(model_id)
@@ -230,9 +237,18 @@ class Resolver:
         self.renditions = definition.renditions
         self.fields = compile_fields(definition.fields, self.context)
         shown = self.context.properties
-        self.row_columns = (*_ROW_COLUMNS, *(column for name, column in _PROPERTY_COLUMNS.items() if name in shown))
-        self._shows_uuid = "uuid" in shown
-        self._shows_times = "created" in shown or "updated" in shown
+        # a row: the columns of _ROW_COLUMNS, then those of the properties the fields show, in that order
+        properties = [name for name in _PROPERTY_COLUMNS if name in shown]
+        self.row_columns = (*_ROW_COLUMNS, *(_PROPERTY_COLUMNS[name] for name in properties))
+        self._property_at = {name: index for index, name in enumerate(properties)}
+        self._read_rows = _ByIds(select(*self.row_columns), Product.id)
+        self._read_categories = _ByIds(select(ProductCategory.product_id, ProductCategory.category_id), ProductCategory.product_id)
+        self._read_incomplete = _ByIds(
+            select(Completeness.product_id, Completeness.missing_attributes).where(
+                Completeness.channel_id == self.channel.id, Completeness.locale_id == self.locale_id
+            ),
+            Completeness.product_id,
+        )
         # a product model's own fields: what describes the sellable item (its SKU, dates) is left out
         self.group_fields = [(name, function) for name, function in self.fields if not _is_item_property(definition.fields[name])]
         self.categories = self._load_categories()
@@ -279,36 +295,40 @@ class Resolver:
                 walk(root, None)
         return views
 
-    def batch(self, rows: list[Any]) -> Iterator[tuple[Any, ProductView | None, list[str] | None]]:
-        """Yield (row, view, missing attributes or None) for a batch of product rows."""
-        ids = [row.id for row in rows]
+    def rows(self, ids: list[int]) -> list[Any]:
+        """Return the product rows of a batch of ids, in the batch's order (a product deleted meanwhile is left out)."""
+        if not ids:
+            return []
+        wanted = set(ids)
+        by_id = {row[0]: row for row in self._read_rows.rows(ids) if row[0] in wanted}
+        return [by_id[product_id] for product_id in ids if product_id in by_id]
+
+    def batch(self, rows: list[Any]) -> Iterator[tuple[int, ProductView, list[str] | None]]:
+        """Yield (product id, view, missing attributes or None) for a batch of rows read by `rows`."""
+        ids = [row[0] for row in rows]
         self.models.trim()
-        self.models.load({row.parent_id for row in rows if row.parent_id is not None})
+        self.models.load({row[3] for row in rows if row[3] is not None})
+        tree_id = self.channel.category_tree_id
         categories: dict[int, list[CategoryView]] = {}
-        for product_id, category_id in db.session.execute(
-            select(ProductCategory.product_id, ProductCategory.category_id).where(_id_condition(ProductCategory.product_id, ids))
-        ):
+        for product_id, category_id in self._read_categories.rows(ids):
             view = self.categories.get(category_id)
-            if view is not None and view.id != self.channel.category_tree_id:
+            if view is not None and view.id != tree_id:
                 categories.setdefault(product_id, []).append(view)
         incomplete: dict[int, list[str]] = {}
         if self.definition.require_complete:
-            for product_id, missing in db.session.execute(
-                select(Completeness.product_id, Completeness.missing_attributes).where(
-                    Completeness.product_id.in_(ids), Completeness.channel_id == self.channel.id, Completeness.locale_id == self.locale_id
-                )
-            ):
+            for product_id, missing in self._read_incomplete.rows(ids):
                 incomplete[product_id] = list(missing or [])
         history = self._history(rows) if self.context.history_days else None
         families = self.structure.families_by_id
-        shows_uuid, shows_times = self._shows_uuid, self._shows_times
+        uuid_at = self._property_at.get("uuid")
+        created_at = self._property_at.get("created")
+        updated_at = self._property_at.get("updated")
         # per parent model: its chain's values merged (root first), root code and number, own code
         inherited: dict[int, tuple[dict[str, Any], str | None, int | None, str | None]] = {}
-        for row in rows:
-            values = row.values
+        no_categories: list[CategoryView] = []
+        for product_id, identifier, family_id, parent_id, values, is_enabled, *properties in rows:
             group = parent = None
             group_number = None
-            parent_id = row.parent_id
             if parent_id is not None:
                 found = inherited.get(parent_id)
                 if found is None:
@@ -320,46 +340,46 @@ class Resolver:
                     inherited[parent_id] = found
                 values = {**found[0], **values}
                 group, group_number, parent = found[1], found[2], found[3]
-            family = families.get(row.family_id) if row.family_id else None
-            views = categories.get(row.id, [])
+            family = families.get(family_id) if family_id else None
+            views = categories.get(product_id, no_categories)
             if len(views) > 1:
                 views.sort(key=_depth, reverse=True)
             view = ProductView(
-                sku=row.identifier,
-                uuid=row.uuid if shows_uuid else "",
-                values=values,
-                family=family.code if family else None,
-                group=group,
-                group_number=group_number,
-                parent=parent,
-                is_enabled=row.is_enabled,
-                created_at=getattr(row, "created_at", None) if shows_times else None,
-                updated_at=getattr(row, "updated_at", None) if shows_times else None,
-                categories=views,
+                identifier,
+                properties[uuid_at] if uuid_at is not None else "",
+                values,
+                family.code if family else None,
+                group,
+                group_number,
+                parent,
+                is_enabled,
+                properties[created_at] if created_at is not None else None,
+                properties[updated_at] if updated_at is not None else None,
+                views,
             )
             if history is not None:
-                view.history = self._history_of(history, row)
-            yield row, view, incomplete.get(row.id) if row.id in incomplete else None
+                view.history = self._history_of(history, product_id, parent_id)
+            yield product_id, view, incomplete.get(product_id) if product_id in incomplete else None
 
     def _history(self, rows: list[Any]) -> dict[tuple[str, int], list[tuple[dt.datetime, dict[str, Any]]]]:
         """Load the recent changes of the attributes whose history a field reads, for a batch."""
         days = max(self.context.history_days.values())
         since = self.context.now - dt.timedelta(days=days)
         attributes = list(self.context.history_days)
-        model_ids = {model.id for row in rows if row.parent_id is not None for model in self.models.chain(row.parent_id)}
+        model_ids = {model.id for row in rows if row[3] is not None for model in self.models.chain(row[3])}
         history: dict[tuple[str, int], list[tuple[dt.datetime, dict[str, Any]]]] = {}
-        for resource_type, ids in (("product", [row.id for row in rows]), ("product_model", model_ids)):
+        for resource_type, ids in (("product", [row[0] for row in rows]), ("product_model", model_ids)):
             for resource_id, entries in value_history(resource_type, ids, attributes, since).items():
                 history[(resource_type, resource_id)] = entries
         return history
 
     def _history_of(
-        self, history: dict[tuple[str, int], list[tuple[dt.datetime, dict[str, Any]]]], row: Any
+        self, history: dict[tuple[str, int], list[tuple[dt.datetime, dict[str, Any]]]], product_id: int, parent_id: int | None
     ) -> dict[str, list[tuple[dt.datetime, dict[str, Any]]]]:
         """Return one product's changes (its models' included) per attribute, newest first."""
-        entries = list(history.get(("product", row.id), []))
-        if row.parent_id is not None:
-            for model in self.models.chain(row.parent_id):
+        entries = list(history.get(("product", product_id), []))
+        if parent_id is not None:
+            for model in self.models.chain(parent_id):
                 entries.extend(history.get(("product_model", model.id), []))
         entries.sort(key=lambda entry: entry[0], reverse=True)
         by_attribute: dict[str, list[tuple[dt.datetime, dict[str, Any]]]] = {}
@@ -416,7 +436,7 @@ class Resolver:
         views.sort(key=_depth, reverse=True)
         return views
 
-    def record(self, row: Any, view: ProductView) -> Record:
+    def record(self, view: ProductView) -> Record:
         """Return the channel-resolved record of one product."""
         fields = {}
         for name, function in self.fields:
@@ -822,7 +842,7 @@ def _id_batches(definition: Definition, extra: Any, is_grouped: bool) -> Iterato
     By keyset; for formats that nest variants under their model, products without a model
     first, then the variants of a few hundred root models at a time, sorted by root model so
     every group is whole. Only ids are read here, so a batch can be
-    resolved in this process or in the helper process alike (`_rows_of`).
+    resolved in this process or in the helper process alike (`Resolver.rows`).
     """
     statement = _selection(definition)
     if extra is not None:
@@ -929,23 +949,27 @@ def _keyset_ids(statement: Any, *, by_key: bool = False) -> Iterator[list[int]]:
         yield ids
 
 
-def _rows_of(resolver: Resolver, ids: list[int]) -> list[Any]:
-    """Return the product rows of a batch of ids, in the batch's order (a product deleted meanwhile is left out)."""
-    if not ids:
-        return []
-    wanted = set(ids)
-    rows = db.session.execute(select(*resolver.row_columns).where(_id_condition(Product.id, ids)))
-    by_id = {row.id: row for row in rows if row.id in wanted}
-    return [by_id[product_id] for product_id in ids if product_id in by_id]
+class _ByIds:
+    """A statement read for a batch of ids, prepared once per run.
 
+    A keyset batch's ids lie close together: they are read as a key range, which is faster than a
+    list of a thousand (rows of other ids in the range may come too); other batches as a list.
+    It runs on the session's connection without the ORM's result machinery, and its rows are
+    read by position: the resolve step reads a few plain columns of thousands of rows.
+    """
 
-def _id_condition(column: Any, ids: list[int]) -> Any:
-    """Select the rows of a batch of product ids: ids close together (a keyset batch) as a range,
-    which reads faster than a list of a thousand ids; rows of other products in the range may come too."""
-    low, high = min(ids), max(ids)
-    if high - low < 2 * len(ids):
-        return (column >= low) & (column <= high)
-    return column.in_(ids)
+    def __init__(self, statement: Any, column: Any):
+        self.in_range = statement.where(column.between(bindparam("low"), bindparam("high")))
+        self.in_list = statement.where(column.in_(bindparam("ids", expanding=True)))
+
+    def rows(self, ids: Sequence[int]) -> Sequence[Any]:
+        if not ids:
+            return []
+        low, high = min(ids), max(ids)
+        connection = db.session.connection()
+        if high - low < 2 * len(ids):
+            return connection.execute(self.in_range, {"low": low, "high": high}).all()
+        return connection.execute(self.in_list, {"ids": list(ids)}).all()
 
 
 # One product of a batch as the resolve step leaves it: (product id, SKU, record (None when not
@@ -960,28 +984,28 @@ def _resolve_rows(
     """Resolve and check a batch of product rows: records, the reasons to skip them, their digests."""
     resolved = []
     renders = feed_format.renders_records
-    for row, view, missing in resolver.batch(rows):
-        assert view is not None
+    for product_id, view, missing in resolver.batch(rows):
+        sku = view.sku
         skips: list[Skip] = []
         record = None
         digest = None
         if missing is not None:
             skips.append(
                 Skip(
-                    row.identifier,
+                    sku,
                     "incomplete",
                     ",".join(missing),
                     f"not complete for {definition.channel}/{definition.locale}: missing {', '.join(missing)}",
                 )
             )
         else:
-            record = resolver.record(row, view)
-            skips.extend(Skip(row.identifier, code, name, message) for code, name, message in view.problems)
-            skips.extend(_problem_skip(row.identifier, feed_format.check(record, settings)))
+            record = resolver.record(view)
+            skips.extend(Skip(sku, code, name, message) for code, name, message in view.problems)
+            skips.extend(_problem_skip(sku, feed_format.check(record, settings)))
             if renders and not skips:
                 rendered = feed_format.render(record, settings)
                 if isinstance(rendered, Problem):
-                    skips.extend(_problem_skip(row.identifier, [rendered]))
+                    skips.extend(_problem_skip(sku, [rendered]))
                 else:
                     record.rendered = rendered
             if keeps_digests and not skips:
@@ -989,7 +1013,7 @@ def _resolve_rows(
             if record.rendered is not None:
                 # the format writes what it rendered: the fields would only cost their way across from a helper
                 record.fields = {}
-        resolved.append((row.id, row.identifier, record, skips, view.images, digest))
+        resolved.append((product_id, sku, record, skips, view.images, digest))
     return resolved
 
 
@@ -1047,7 +1071,7 @@ def _resolved_batches(
             taken = next_batch() if len(waiting) <= HELPER_QUEUE + 2 else None
             if taken is not None:
                 number, ids = taken
-                local[number] = _resolve_rows(resolver, definition, feed_format, settings, _rows_of(resolver, ids), keeps_digests)
+                local[number] = _resolve_rows(resolver, definition, feed_format, settings, resolver.rows(ids), keeps_digests)
                 resolved_here += len(ids)
                 if helper is None and may_help and resolved_here >= int(current_app.config.get("EXPORT_HELPER_AFTER", HELPER_AFTER)):
                     helper = _Helper(resolver, settings, keeps_digests)
@@ -1233,7 +1257,7 @@ def serve_helper() -> None:
             _write_message(replies, ("ready", None, None))
             while (task := _read_message(requests)) is not None:
                 number, ids = task
-                _write_message(replies, ("batch", number, _resolve_rows(resolver, definition, feed_format, settings, _rows_of(resolver, ids), keeps_digests)))
+                _write_message(replies, ("batch", number, _resolve_rows(resolver, definition, feed_format, settings, resolver.rows(ids), keeps_digests)))
     except BrokenPipeError:
         return
     except BaseException as exc:  # reported to the exporting process, which raises it
@@ -1290,16 +1314,12 @@ class _Digests:
             self.handle.close()
 
 
-def _previous(profile_id: int, ids: list[int]) -> dict[int, tuple[bytes, str]]:
-    """Return the hash and SKU each product of a batch was last published with."""
-    if not ids:
-        return {}
-    rows = db.session.execute(
-        select(PublishedRecord.product_id, PublishedRecord.digest, PublishedRecord.sku).where(
-            PublishedRecord.profile_id == profile_id, _id_condition(PublishedRecord.product_id, ids)
-        )
+def _previous_reader(profile_id: int) -> _ByIds:
+    """Return the reader of the hash and SKU each product of a batch was last published with."""
+    return _ByIds(
+        select(PublishedRecord.product_id, PublishedRecord.digest, PublishedRecord.sku).where(PublishedRecord.profile_id == profile_id),
+        PublishedRecord.product_id,
     )
-    return {product_id: (digest, sku) for product_id, digest, sku in rows}
 
 
 def _items(
@@ -1333,9 +1353,10 @@ def _items(
         chosen = Product.identifier_key.in_([identifier_key(sku) for sku in skus])
         extra = chosen if extra is None else extra & chosen
     grouped = feed_format.is_grouped
+    previous_of = _previous_reader(profile_id)
     batches = _id_batches(definition, extra, grouped)
     for resolved in _resolved_batches(resolver, definition, feed_format, settings, batches, reporter, keeps_digests):
-        previous = _previous(profile_id, [item[0] for item in resolved]) if keeps_digests else {}
+        previous = {product_id: (digest, sku) for product_id, digest, sku in previous_of.rows([item[0] for item in resolved])} if keeps_digests else {}
         counts.seen += len(resolved)
         image_keys = {key for item in resolved for key in item[4]}
         groups: dict[int, RecordGroup] = {}
@@ -1509,31 +1530,19 @@ def explain(code: str, sku: str) -> dict[str, Any]:
         db.session.expire_all()
     structure = get_structure()
     definition, feed_format = load_definition(profile, structure)
-    row = db.session.execute(
-        select(
-            Product.id,
-            Product.uuid,
-            Product.identifier,
-            Product.family_id,
-            Product.parent_id,
-            Product.values,
-            Product.is_enabled,
-            Product.created_at,
-            Product.updated_at,
-        ).where(Product.identifier_key == identifier_key(sku))
-    ).first()
-    if row is None:
+    product_id = db.session.scalar(select(Product.id).where(Product.identifier_key == identifier_key(sku)))
+    if product_id is None:
         raise NotFound(f"Product {sku!r} does not exist")
     reasons: list[dict[str, str]] = []
     statement, _key, _builder = select_products(ProductQuery(filters=definition.filter, locale=definition.locale, scope=definition.channel))
-    if db.session.scalar(statement.where(Product.id == row.id)) is None:
+    if db.session.scalar(statement.where(Product.id == product_id)) is None:
         reasons.append(
             {"reason": "filtered_out", "field": "filter", "message": f"The profile's filter does not select it: {orjson.dumps(definition.filter).decode()}"}
         )
     resolver = Resolver(profile, definition, feed_format, structure)
     record_data = None
     warnings: list[dict[str, str]] = []
-    for _row, view, missing in resolver.batch([row]):
+    for _product_id, view, missing in resolver.batch(resolver.rows([product_id])):
         if missing is not None:
             reasons.append(
                 {
@@ -1542,8 +1551,7 @@ def explain(code: str, sku: str) -> dict[str, Any]:
                     "message": f"Not complete for {definition.channel}/{definition.locale}: missing {', '.join(missing)}",
                 }
             )
-        assert view is not None
-        record = resolver.record(row, view)
+        record = resolver.record(view)
         record_data = record_as_data(record)
         settings = _settings(profile, definition, resolver, dt.datetime.now(dt.UTC), False)
         for problem in feed_format.check(record, settings):
