@@ -562,7 +562,8 @@ def _vat_problems(record: Record, options: TillOptions) -> list[Problem]:
         return []
     if not 0 <= rate <= 100:
         return [Problem("vat_rate", f"vat_rate must be a percentage from 0 to 100, got {format_number(rate)}", "invalid")]
-    if options.vat_rates is not None and Decimal(rate) not in options.vat_rates:
+    # a whole number and the Decimal of the same value hash alike: no conversion needed
+    if options.vat_rates is not None and rate not in options.vat_rates:
         known = ", ".join(format_number(known) for known in sorted(options.vat_rates, reverse=True))
         return [Problem("vat_rate", f"vat_rate {format_number(rate)} is not one the till knows ({known})", "not_allowed")]
     return []

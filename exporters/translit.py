@@ -18,6 +18,7 @@ Windows and DOS code pages use themselves), so writing the file never fails.
 from __future__ import annotations
 
 import codecs
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -76,6 +77,8 @@ _PUNCTUATION = str.maketrans(
     }
 )
 
+_PUNCTUATION_FOUND = re.compile("[" + re.escape("".join(chr(code) for code in _PUNCTUATION)) + "]")
+
 # Signs that have a short ASCII spelling, used only when the encoding cannot hold them.
 _ASCII_SPELLING = {"№": "No", "€": "EUR", "₽": "RUB", "×": "x", "™": "TM", "©": "(c)", "®": "(R)"}
 
@@ -117,6 +120,9 @@ def _is_in_capitals(text: str, index: int, last: int) -> bool:
 
 def plain_punctuation(text: str) -> str:
     """Return the text with typographic quotes, dashes, ellipses and special spaces in ASCII."""
+    # most texts hold none of them: finding that out is much cheaper than translating
+    if text.isascii() or _PUNCTUATION_FOUND.search(text) is None:
+        return text
     return text.translate(_PUNCTUATION)
 
 
