@@ -268,8 +268,20 @@ ScalarCheck = Callable[[Any], "Problem | None"]
 
 def _scalar_check(rule: FieldRule, limit: int | None) -> ScalarCheck | None:
     """Return the check of one value against a rule, or None when the rule lets every value through."""
-    if rule.kind == "any" or (rule.kind not in ("money", "gtin", "integer", "decimal", "boolean", "measure", "url") and rule.choices is None and limit is None):
+    kind = rule.kind
+    if kind == "any" or (kind not in ("money", "gtin", "integer", "decimal", "boolean", "measure", "url") and rule.choices is None and limit is None):
         return None
+    # the common kinds get a check of their own; the others go through _check_scalar
+    if kind == "money":
+        return lambda value: None if type(value) is Money and value.amount >= 0 else _check_scalar(rule, value, limit)
+    if kind == "decimal":
+        return lambda value: None if type(value) is Decimal or type(value) is int else _check_scalar(rule, value, limit)
+    if kind == "boolean":
+        return lambda value: None if value is True or value is False else _check_scalar(rule, value, limit)
+    if kind == "measure":
+        return lambda value: None if type(value) is Measure else _check_scalar(rule, value, limit)
+    if kind not in ("gtin", "integer", "url") and rule.choices is None and limit is not None:
+        return lambda value: None if type(value) is str and len(value) <= limit else _check_scalar(rule, value, limit)
     return functools.partial(_check_scalar, rule, limit=limit)
 
 
@@ -298,36 +310,52 @@ def _compile_rule(rule: FieldRule) -> _CompiledRule:
 
 
 def compile_rules(rules: Iterable[FieldRule]) -> Callable[[Record], list[Problem]]:
-    """Return a function that checks a record against the rules; compiled once per run."""
+    """Return a function that checks a record against the rules; compiled once per run.
+
+    A channel has many optional fields and a record fills some: the check walks the record's
+    fields and looks up their rules, and checks the required ones apart. Problems come in the
+    order of the rules.
+    """
     checks = tuple(_compile_rule(rule) for rule in rules)
+    by_name: dict[str, list[_CompiledRule]] = {}
+    for rule in checks:
+        by_name.setdefault(rule.name, []).append(rule)
+    required = tuple(dict.fromkeys(rule.name for rule in checks if rule.required))
+    order = {name: index for index, name in enumerate(by_name)}
 
     def check(record: Record) -> list[Problem]:
         problems: list[Problem] = []
         fields = record.fields
-        for rule in checks:
-            value = fields.get(rule.name)
+        for name in required:
+            value = fields.get(name)
             if value is None or (isinstance(value, str | list) and not value):
-                if rule.required:
-                    problems.append(Problem(rule.name, f"{rule.name} is required by the channel and is empty", "required"))
+                problems.append(Problem(name, f"{name} is required by the channel and is empty", "required"))
+        for name, value in fields.items():
+            found = by_name.get(name)
+            if found is None or value is None or (isinstance(value, str | list) and not value):
                 continue
-            if isinstance(value, list | tuple):
-                if not rule.takes_list:
-                    problems.append(Problem(rule.name, f"{rule.name} takes one value, got {len(value)}", "invalid"))
+            for rule in found:
+                if isinstance(value, list | tuple):
+                    if not rule.takes_list:
+                        problems.append(Problem(name, f"{name} takes one value, got {len(value)}", "invalid"))
+                        continue
+                    if rule.max_items is not None and len(value) > rule.max_items:
+                        problems.append(Problem(name, f"{name} has {len(value)} values; the channel takes at most {rule.max_items}", "too_many"))
+                    check_item = rule.check_item
+                    if check_item is not None:
+                        for item in value:
+                            problem = check_item(item)
+                            if problem is not None:
+                                problems.append(problem)
+                                break
                     continue
-                if rule.max_items is not None and len(value) > rule.max_items:
-                    problems.append(Problem(rule.name, f"{rule.name} has {len(value)} values; the channel takes at most {rule.max_items}", "too_many"))
-                check_item = rule.check_item
-                if check_item is not None:
-                    for item in value:
-                        problem = check_item(item)
-                        if problem is not None:
-                            problems.append(problem)
-                            break
-                continue
-            if rule.check is not None:
-                problem = rule.check(value)
-                if problem is not None:
-                    problems.append(problem)
+                if rule.check is not None:
+                    problem = rule.check(value)
+                    if problem is not None:
+                        problems.append(problem)
+        if len(problems) > 1:
+            # stable: a rule's own problems keep their order
+            problems.sort(key=lambda problem: order.get(problem.field, len(order)))
         return problems
 
     return check

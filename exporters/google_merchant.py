@@ -277,32 +277,12 @@ class GoogleMerchantFeed(FeedFormat):
 
 
 def _item_xml(record: Record) -> str:
-    parts = ["\n  <item>"]
-    for tag, text in _item_elements(record):
-        name = _PREFIXED[tag]
-        parts.append(f"\n   <{name}>{_escaped(text)}</{name}>")
-    parts.append("\n  </item>")
-    return "".join(parts)
-
-
-_TAGS = tuple((rule.name, f"{{{G}}}{rule.name}") for rule in GoogleMerchantFeed.fields)
-# the qualified tags as the feed writes them, with the prefix its root declares
-_PREFIXED = {tag: f"g:{name}" for name, tag in _TAGS}
-
-
-def _escaped(text: str) -> str:
-    """Escape text as lxml writes an element's text: &, <, > and carriage returns."""
-    if "&" in text or "<" in text or ">" in text or "\r" in text:
-        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
-    return text
-
-
-def _item_elements(record: Record) -> Iterator[tuple[str, str]]:
-    """Yield (qualified tag, text) for every element of one item, in the specification's order."""
+    """Return one item's element as text, its elements in the specification's order."""
     fields = record.fields
-    for name, tag in _TAGS:
+    parts = ["\n  <item>"]
+    for name, tag in _ITEM_TAGS:
         value = fields.get(name)
-        if value is None or value == "" or value == []:
+        if value is None or (isinstance(value, str | list) and not value):
             value = None
             if name == "item_group_id":
                 value = record.group or None
@@ -313,9 +293,22 @@ def _item_elements(record: Record) -> Iterator[tuple[str, str]]:
         if isinstance(value, list | tuple):
             for item in value:
                 if item is not None and item != "":
-                    yield tag, xml_text(_value_text(name, item))
+                    parts.append(f"\n   <{tag}>{_escaped(xml_text(_value_text(name, item)))}</{tag}>")
         else:
-            yield tag, xml_text(_value_text(name, value))
+            parts.append(f"\n   <{tag}>{_escaped(xml_text(_value_text(name, value)))}</{tag}>")
+    parts.append("\n  </item>")
+    return "".join(parts)
+
+
+# every field's name and its element's name with the prefix the feed's root declares, in the specification's order
+_ITEM_TAGS = tuple((rule.name, f"g:{rule.name}") for rule in GoogleMerchantFeed.fields)
+
+
+def _escaped(text: str) -> str:
+    """Escape text as lxml writes an element's text: &, <, > and carriage returns."""
+    if "&" in text or "<" in text or ">" in text or "\r" in text:
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    return text
 
 
 def _value_text(name: str, value: Any) -> str:

@@ -940,15 +940,34 @@ def _compile_transforms(base: FieldFunction, spec: Mapping[str, Any]) -> FieldFu
     if not steps and default is None:
         return base
 
+    # a text's result is kept: the variants of a model share its texts (a description cleaned of
+    # its HTML once, not once per size), and option labels repeat across the catalogue
+    done: dict[str, Any] = {}
+
     def run(view: ProductView) -> Any:
         value = base(view)
         if value is None or value == "" or value == []:
             return default
+        if type(value) is str:
+            result = done.get(value, _NOT_DONE)
+            if result is _NOT_DONE:
+                result = value
+                for step in steps:
+                    result = step(result)
+                if len(done) >= _DONE_TEXTS:
+                    done.clear()
+                done[value] = result
+            return result
         for step in steps:
             value = step(value)
         return value
 
     return run
+
+
+# how many texts each field keeps the result of (a few MB at most)
+_DONE_TEXTS = 4096
+_NOT_DONE = object()
 
 
 def _converter(output: str) -> Callable[[Any], Any]:
