@@ -84,7 +84,8 @@ class _Filled:
     __slots__ = ("fields", "get", "group", "group_number", "key")
 
     def __init__(self, record: Record) -> None:
-        self.fields = {name: value for name, value in record.fields.items() if value is not None and value != "" and value != []}
+        # the type test first: comparing a price to "" costs a call
+        self.fields = {name: value for name, value in record.fields.items() if value is not None and not (isinstance(value, str | list) and not value)}
         self.get = self.fields.get
         self.key = record.key
         self.group = record.group
