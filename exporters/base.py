@@ -8,6 +8,7 @@ pass to the format's `write`, which streams them into files opened on a `Sink`.
 
 from __future__ import annotations
 
+import csv
 import functools
 import re
 from abc import ABC, abstractmethod
@@ -90,12 +91,21 @@ class Record:
 
 @dataclass(slots=True)
 class RecordGroup:
-    """A product model with its variants, for formats that nest variants under their model."""
+    """A product model with its variants, for formats that nest variants under their model.
+
+    `rendered` is what a format that renders records prepared for the model itself (see
+    `FeedFormat.render_group`), once the run has rendered it.
+    """
 
     key: str
     fields: dict[str, Any]
     variants: list[Record]
     axes: tuple[str, ...] = ()
+    rendered: Any = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # as Record's: groups cross from an export's helper process with their batch
+        return (RecordGroup, (self.key, self.fields, self.variants, self.axes, self.rendered))
 
 
 def format_amount(amount: Decimal, places: int = 2) -> str:
@@ -117,6 +127,30 @@ def format_number(number: Decimal | int | float) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text or "0"
+
+
+class CsvLine:
+    """Render one row of a CSV file as text, as `csv.writer` would write it into the file."""
+
+    __slots__ = ("_lines", "_writer")
+
+    def __init__(self, **options: Any) -> None:
+        self._lines: list[str] = []
+        # the csv module writes each row with one call of `write`: here, onto a list
+        self._writer = csv.writer(_Appender(self._lines), **options)
+
+    def __call__(self, cells: Iterable[Any]) -> str:
+        self._writer.writerow(cells)
+        return self._lines.pop()
+
+
+class _Appender:
+    """A file-like object whose writes land on a list."""
+
+    __slots__ = ("write",)
+
+    def __init__(self, lines: list[str]) -> None:
+        self.write = lines.append
 
 
 # --- text safety ---------------------------------------------------------------------------
@@ -455,6 +489,19 @@ class FeedFormat(ABC):
         record keeps its fields and `write` works from them.
         """
         return None
+
+    def render_group(self, group: RecordGroup, variants: list[Record], settings: FeedSettings) -> tuple[Any, list[Any]]:
+        """Return what `write` writes for a product model itself and for each of its variants
+        (which passed `check`), for formats that render records and nest variants (`is_grouped`).
+
+        A variant's part may depend on its model's fields (a flat row repeats them), so the run
+        renders the variants of a model together with it, in the resolve step, instead of calling
+        `render` for each. `write` may get fewer of the variants than were rendered (a delta
+        leaves the unchanged ones out), so a model's part must not depend on which of them come.
+        The run keeps the results in `RecordGroup.rendered` and `Record.rendered`; the default
+        prepares nothing.
+        """
+        return None, [None] * len(variants)
 
     def file_name(self, settings: FeedSettings) -> str:
         """Return the name of the feed's main file."""

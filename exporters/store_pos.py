@@ -43,7 +43,6 @@ deletions.
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -52,6 +51,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from exporters.base import (
+    CsvLine,
     FeedFormat,
     FeedSettings,
     FieldRule,
@@ -424,7 +424,7 @@ class StorePosFeed(FeedFormat):
     def __init__(self) -> None:
         super().__init__()
         self._options_for: tuple[FeedSettings | None, TillOptions] | None = None
-        self._line_writer: tuple[TillOptions, list[str], Any] | None = None
+        self._line_writer: tuple[TillOptions, CsvLine] | None = None
         self._readers_for: tuple[TillOptions, tuple[CellReader, ...]] | None = None
 
     def _options(self, settings: FeedSettings | None) -> TillOptions:
@@ -481,12 +481,8 @@ class StorePosFeed(FeedFormat):
 
     def _csv_line(self, cells: list[str], options: TillOptions) -> str:
         if self._line_writer is None or self._line_writer[0] is not options:
-            # the csv module writes each row with one call of `write`: here, onto a list
-            lines: list[str] = []
-            self._line_writer = (options, lines, csv.writer(_Appender(lines), delimiter=options.delimiter, lineterminator=options.line_ending))
-        _options, lines, writer = self._line_writer
-        writer.writerow(cells)
-        return lines.pop()
+            self._line_writer = (options, CsvLine(delimiter=options.delimiter, lineterminator=options.line_ending))
+        return self._line_writer[1](cells)
 
     def write(self, items: Iterator[Record | RecordGroup], settings: FeedSettings, sink: Sink) -> None:
         """Stream the records as the till file the options describe; OptionError before anything is written."""
@@ -514,15 +510,6 @@ class StorePosFeed(FeedFormat):
         finally:
             # The sink's file stays open: the publisher closes and publishes it.
             text.detach()
-
-
-class _Appender:
-    """A file-like object whose writes land on a list."""
-
-    __slots__ = ("write",)
-
-    def __init__(self, lines: list[str]) -> None:
-        self.write = lines.append
 
 
 def _cells(record: Record, options: TillOptions, readers: tuple[CellReader, ...]) -> list[str] | Problem:

@@ -27,6 +27,7 @@ from typing import IO, Any
 import orjson
 
 from exporters.base import (
+    CsvLine,
     FeedFormat,
     FeedSettings,
     FieldRule,
@@ -158,33 +159,53 @@ def _sku(record: Record) -> str:
 # --- JSON Lines ----------------------------------------------------------------------------
 
 
+# What the run renders for a record or a model while resolving it (see `WebshopFeed.render`): a
+# plain tuple of its parts in the three files, by these positions. For a single product: its
+# JSON Lines line, CSV row and JSON-LD line; for a variant: its object in its model's line, its
+# CSV row (its model's fields included) and its object in its model's JSON-LD document; for a
+# model: the start of its line and of its document, up to the variants.
+_LINE, _ROW, _LD = 0, 1, 2
+
+
+def _product_line(record: Record) -> bytes:
+    return orjson.dumps({"type": "product", "sku": _sku(record), **_json_fields(record.fields, _PRODUCT_SKIPPED)}) + b"\n"
+
+
+def _variant_object(record: Record) -> bytes:
+    return orjson.dumps({"sku": _sku(record), **_json_fields(record.fields, _PRODUCT_SKIPPED)})
+
+
+def _model_start(group: RecordGroup) -> bytes:
+    """Return a model's JSON Lines object up to its variants: the line is this, the variants' objects joined by commas, and `]}`."""
+    document: dict[str, Any] = {"type": "product_model", "code": _clean(group.key)}
+    if group.axes:
+        document["axes"] = [_clean(axis) for axis in group.axes]
+    document.update(_json_fields(group.fields, _GROUP_KEYS))
+    # compact JSON ends with "}": without it, the variants' key can follow
+    return orjson.dumps(document)[:-1] + b',"variants":['
+
+
 class _JsonLinesWriter:
     """Write one JSON object per model or single product, and one per deleted product."""
 
     def __init__(self, out: IO[bytes]) -> None:
         self._out = out
 
-    def _line(self, document: dict[str, Any]) -> None:
-        self._out.write(orjson.dumps(document) + b"\n")
-
     def _deleted(self, record: Record) -> None:
-        self._line({"type": "deleted", "sku": _sku(record)})
+        self._out.write(orjson.dumps({"type": "deleted", "sku": _sku(record)}) + b"\n")
 
     def add_product(self, record: Record) -> None:
         if record.is_deleted:
             self._deleted(record)
             return
-        self._line({"type": "product", "sku": _sku(record), **_json_fields(record.fields, _PRODUCT_SKIPPED)})
+        self._out.write(record.rendered[_LINE] if record.rendered is not None else _product_line(record))
 
     def add_group(self, group: RecordGroup) -> None:
         variants = [variant for variant in group.variants if not variant.is_deleted]
         if variants:
-            document: dict[str, Any] = {"type": "product_model", "code": _clean(group.key)}
-            if group.axes:
-                document["axes"] = [_clean(axis) for axis in group.axes]
-            document.update(_json_fields(group.fields, _GROUP_KEYS))
-            document["variants"] = [{"sku": _sku(variant), **_json_fields(variant.fields, _PRODUCT_SKIPPED)} for variant in variants]
-            self._line(document)
+            start = group.rendered[_LINE] if group.rendered is not None else _model_start(group)
+            parts = [variant.rendered[_LINE] if variant.rendered is not None else _variant_object(variant) for variant in variants]
+            self._out.write(start + b",".join(parts) + b"]}\n")
         for variant in group.variants:
             if variant.is_deleted:
                 self._deleted(variant)
@@ -247,6 +268,7 @@ class _CsvWriter:
     def __init__(self, out: IO[bytes], settings: FeedSettings) -> None:
         if settings.options.get("excel"):
             out.write("\ufeff".encode())
+        self._out = out
         self._writer = csv.writer(_Utf8Lines(out))
         self._cell: Callable[[Any], str] = _people_cell if settings.is_for_people else _cell_text
         configured = settings.options.get("csv_columns")
@@ -273,6 +295,10 @@ class _CsvWriter:
     def add_product(self, record: Record) -> None:
         if record.is_deleted:
             return
+        if record.rendered is not None:
+            self._start(())
+            self._out.write(record.rendered[_ROW].encode())
+            return
         columns = self._start(record.fields)
         self._row(columns, {**record.fields, "sku": _sku(record), "group": record.group or ""})
 
@@ -282,7 +308,10 @@ class _CsvWriter:
             return
         columns = self._start(name for fields in (group.fields, *(variant.fields for variant in variants)) for name in fields)
         for variant in variants:
-            self._row(columns, {**group.fields, **variant.fields, "sku": _sku(variant), "group": group.key})
+            if variant.rendered is not None:
+                self._out.write(variant.rendered[_ROW].encode())
+            else:
+                self._row(columns, {**group.fields, **variant.fields, "sku": _sku(variant), "group": group.key})
 
     def finish(self) -> None:
         self._start(())
@@ -363,39 +392,53 @@ def _ld_product(record: Record, group: str | None = None) -> dict[str, Any]:
     return product
 
 
+def _ld_escaped(data: bytes) -> bytes:
+    # Outside strings JSON has no <, > or &, so escaping them keeps the value and makes the line safe inside <script>.
+    return data.replace(b"<", b"\\u003c").replace(b">", b"\\u003e").replace(b"&", b"\\u0026")
+
+
+def _ld_product_line(record: Record) -> bytes:
+    return _ld_escaped(orjson.dumps({"@context": "https://schema.org", **_ld_product(record, record.group)})) + b"\n"
+
+
+def _ld_variant(record: Record, group_key: str) -> bytes:
+    return _ld_escaped(orjson.dumps(_ld_product(record, group_key)))
+
+
+def _ld_group_start(group: RecordGroup) -> bytes:
+    """Return a model's ProductGroup document up to its variants: the line is this, the variants' Products joined by commas, and `]}`."""
+    model = Record(group.key, group.fields)
+    document: dict[str, Any] = {"@context": "https://schema.org", "@type": "ProductGroup", "productGroupID": _clean(group.key)}
+    for name in ("name", "description", "image", "url"):
+        value = model.get(name)
+        if value is not None:
+            document[name] = _ld_text(value)
+    brand = model.get("brand")
+    if brand is not None:
+        document["brand"] = {"@type": "Brand", "name": _cell_text(brand)}
+    varies_by = [_SCHEMA + _VARIES_BY[axis] for axis in group.axes if axis in _VARIES_BY]
+    if varies_by:
+        document["variesBy"] = varies_by
+    return _ld_escaped(orjson.dumps(document))[:-1] + b',"hasVariant":['
+
+
 class _JsonLdWriter:
     """Write one schema.org document per line: a ProductGroup with its variants, or a Product."""
 
     def __init__(self, out: IO[bytes]) -> None:
         self._out = out
 
-    def _line(self, document: dict[str, Any]) -> None:
-        data = orjson.dumps(document)
-        # Outside strings JSON has no <, > or &, so escaping them keeps the value and makes the line safe inside <script>.
-        self._out.write(data.replace(b"<", b"\\u003c").replace(b">", b"\\u003e").replace(b"&", b"\\u0026") + b"\n")
-
     def add_product(self, record: Record) -> None:
         if not record.is_deleted:
-            self._line({"@context": "https://schema.org", **_ld_product(record, record.group)})
+            self._out.write(record.rendered[_LD] if record.rendered is not None else _ld_product_line(record))
 
     def add_group(self, group: RecordGroup) -> None:
         variants = [variant for variant in group.variants if not variant.is_deleted]
         if not variants:
             return
-        model = Record(group.key, group.fields)
-        document: dict[str, Any] = {"@context": "https://schema.org", "@type": "ProductGroup", "productGroupID": _clean(group.key)}
-        for name in ("name", "description", "image", "url"):
-            value = model.get(name)
-            if value is not None:
-                document[name] = _ld_text(value)
-        brand = model.get("brand")
-        if brand is not None:
-            document["brand"] = {"@type": "Brand", "name": _cell_text(brand)}
-        varies_by = [_SCHEMA + _VARIES_BY[axis] for axis in group.axes if axis in _VARIES_BY]
-        if varies_by:
-            document["variesBy"] = varies_by
-        document["hasVariant"] = [_ld_product(variant, group.key) for variant in variants]
-        self._line(document)
+        start = group.rendered[_LD] if group.rendered is not None else _ld_group_start(group)
+        parts = [variant.rendered[_LD] if variant.rendered is not None else _ld_variant(variant, group.key) for variant in variants]
+        self._out.write(start + b",".join(parts) + b"]}\n")
 
 
 # --- the format ----------------------------------------------------------------------------
@@ -412,6 +455,7 @@ class WebshopFeed(FeedFormat):
     supports_delta = True
     is_grouped = True
     accepts_any_field = True
+    renders_records = True
     fields = (
         FieldRule("sku", description="Our SKU; the record's key when the profile maps none."),
         FieldRule("name", required=True, description="Product name as the shop shows it."),
@@ -426,6 +470,7 @@ class WebshopFeed(FeedFormat):
         # An image may be one address or a list of them with no limit, which a single rule cannot say.
         self._check_fields = compile_rules(rule for rule in self.fields if rule.name != "image")
         self._check_image = compile_rules((_IMAGE,))
+        self._rows_for: tuple[FeedSettings, Callable[[dict[str, Any]], str] | None] | None = None
 
     def check(self, record: Record, settings: FeedSettings | None = None) -> list[Problem]:
         """Return every rule of the shop the record breaks (empty when it may be published)."""
@@ -444,6 +489,43 @@ class WebshopFeed(FeedFormat):
             elif not _is_writable(value):
                 problems.append(Problem(name, f"{name} holds a {type(value).__name__}, which the web shop feed cannot write", "invalid"))
         return problems
+
+    def render(self, record: Record, settings: FeedSettings) -> tuple[bytes, str, bytes] | None:
+        """Return a single product's JSON Lines line, CSV row and JSON-LD line; None (nothing
+        prepared) when the CSV's columns are not configured, as they then follow the first product."""
+        row = self._row_renderer(settings)
+        if row is None:
+            return None
+        return (_product_line(record), row({**record.fields, "sku": _sku(record), "group": record.group or ""}), _ld_product_line(record))
+
+    def render_group(self, group: RecordGroup, variants: list[Record], settings: FeedSettings) -> tuple[Any, list[Any]]:
+        """Return the start of a model's JSON Lines line and JSON-LD document, and each variant's
+        object in them with its CSV row (the model's fields repeated in it)."""
+        row = self._row_renderer(settings)
+        if row is None:
+            return None, [None] * len(variants)
+        parts = [
+            (_variant_object(variant), row({**group.fields, **variant.fields, "sku": _sku(variant), "group": group.key}), _ld_variant(variant, group.key))
+            for variant in variants
+        ]
+        return (_model_start(group), "", _ld_group_start(group)), parts
+
+    def _row_renderer(self, settings: FeedSettings) -> Callable[[dict[str, Any]], str] | None:
+        """Return the function that makes a product's CSV row from its fields, or None without configured columns."""
+        cached = self._rows_for
+        if cached is None or cached[0] is not settings:
+            configured = settings.options.get("csv_columns")
+            renderer = None
+            if configured:
+                columns = list(configured)
+                cell = _people_cell if settings.is_for_people else _cell_text
+                line = CsvLine()
+
+                def renderer(fields: dict[str, Any]) -> str:
+                    return line([cell(fields.get(column)) for column in columns])
+
+            cached = self._rows_for = (settings, renderer)
+        return cached[1]
 
     def file_names(self, settings: FeedSettings) -> tuple[str, str, str]:
         """Return the names of the JSON Lines, CSV and JSON-LD files of a run."""

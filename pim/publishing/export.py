@@ -391,6 +391,7 @@ class Resolver:
     def groups(self, model_ids: set[int]) -> tuple[dict[int, RecordGroup], set[str]]:
         """Return an empty group per root product model (its own values resolved as fields, its
         variant axes as field names) and the images those fields show, to render with the batch's."""
+        self.models.trim()
         self.models.load(model_ids)
         groups: dict[int, RecordGroup] = {}
         images: set[str] = set()
@@ -978,12 +979,22 @@ class _ByIds:
 _Resolved = tuple[int, str, Record | None, list[Skip], list[str], bytes | None]
 
 
-def _resolve_rows(
-    resolver: Resolver, definition: Definition, feed_format: FeedFormat, settings: FeedSettings, rows: list[Any], keeps_digests: bool
-) -> list[_Resolved]:
-    """Resolve and check a batch of product rows: records, the reasons to skip them, their digests."""
+class _Batch(NamedTuple):
+    """A batch as the resolve step leaves it: its products in order and, for formats that nest
+    variants, an empty group per root product model (by model id) and the images the groups show."""
+
+    products: list[_Resolved]
+    groups: dict[int, RecordGroup]
+    group_images: set[str]
+
+
+def _resolve_rows(resolver: Resolver, definition: Definition, feed_format: FeedFormat, settings: FeedSettings, rows: list[Any], keeps_digests: bool) -> _Batch:
+    """Resolve and check a batch of product rows: records, the reasons to skip them, their digests,
+    and for formats that nest variants the batch's models (a batch holds every variant of its models)."""
     resolved = []
     renders = feed_format.renders_records
+    grouped = feed_format.is_grouped
+    variants: dict[int, list[Record]] = {}  # to render with their model
     for product_id, view, missing in resolver.batch(rows):
         sku = view.sku
         skips: list[Skip] = []
@@ -1003,18 +1014,36 @@ def _resolve_rows(
             skips.extend(Skip(sku, code, name, message) for code, name, message in view.problems)
             skips.extend(_problem_skip(sku, feed_format.check(record, settings)))
             if renders and not skips:
-                rendered = feed_format.render(record, settings)
-                if isinstance(rendered, Problem):
-                    skips.extend(_problem_skip(sku, [rendered]))
+                if grouped and record.group_number is not None:
+                    variants.setdefault(record.group_number, []).append(record)
                 else:
-                    record.rendered = rendered
+                    rendered = feed_format.render(record, settings)
+                    if isinstance(rendered, Problem):
+                        skips.extend(_problem_skip(sku, [rendered]))
+                    else:
+                        record.rendered = rendered
             if keeps_digests and not skips:
                 digest = record_digest(record)
             if record.rendered is not None:
                 # the format writes what it rendered: the fields would only cost their way across from a helper
                 record.fields = {}
         resolved.append((product_id, sku, record, skips, view.images, digest))
-    return resolved
+    if not grouped:
+        return _Batch(resolved, {}, set())
+    groups, group_images = resolver.groups(
+        {record.group_number for _, _, record, _, _, _ in resolved if record is not None and record.group_number is not None}
+    )
+    for number, members in variants.items():
+        group = groups.get(number) or RecordGroup(key=members[0].group or "", fields={}, variants=[])
+        group_part, parts = feed_format.render_group(group, members, settings)
+        for record, part in zip(members, parts, strict=True):
+            if part is not None:
+                record.rendered = part
+                record.fields = {}
+        if group_part is not None and number in groups:
+            group.rendered = group_part
+            group.fields = {}
+    return _Batch(resolved, groups, group_images)
 
 
 # A run resolves this many products in its own process before a helper process joins in (small
@@ -1031,7 +1060,7 @@ def _resolved_batches(
     batches: Iterator[list[int]],
     reporter: Progress,
     keeps_digests: bool,
-) -> Iterator[list[_Resolved]]:
+) -> Iterator[_Batch]:
     """Yield every batch resolved, in order; on a big run a helper process resolves part of them.
 
     Resolving is most of an export's work and writing the rest, so on a machine with two cores a
@@ -1040,7 +1069,7 @@ def _resolved_batches(
     helper: _Helper | None = None
     may_help = _may_use_helper()
     resolved_here = 0
-    local: dict[int, list[_Resolved]] = {}
+    local: dict[int, _Batch] = {}
     waiting: deque[int] = deque()  # batches taken from `batches`, in order, not handed on yet
     numbered = enumerate(batches)
     if may_help and int(current_app.config.get("EXPORT_HELPER_AFTER", HELPER_AFTER)) <= 0:
@@ -1127,7 +1156,7 @@ class _Helper:
         self.ready = False
         self.failed = False
         self.in_flight = 0
-        self.done: dict[int, list[_Resolved]] = {}
+        self.done: dict[int, _Batch] = {}
         try:
             _write_message(self.input, setup)
         except OSError as exc:
@@ -1188,7 +1217,7 @@ class _Helper:
         self._drain()
         return number in self.done
 
-    def take(self, number: int) -> list[_Resolved]:
+    def take(self, number: int) -> _Batch:
         """Return a batch given to the helper, waiting for it if need be."""
         while number not in self.done:
             self._receive(block=True)
@@ -1355,14 +1384,10 @@ def _items(
     grouped = feed_format.is_grouped
     previous_of = _previous_reader(profile_id)
     batches = _id_batches(definition, extra, grouped)
-    for resolved in _resolved_batches(resolver, definition, feed_format, settings, batches, reporter, keeps_digests):
+    for resolved, groups, group_images in _resolved_batches(resolver, definition, feed_format, settings, batches, reporter, keeps_digests):
         previous = {product_id: (digest, sku) for product_id, digest, sku in previous_of.rows([item[0] for item in resolved])} if keeps_digests else {}
         counts.seen += len(resolved)
-        image_keys = {key for item in resolved for key in item[4]}
-        groups: dict[int, RecordGroup] = {}
-        if grouped:
-            groups, group_images = resolver.groups({item[2].group_number for item in resolved if item[2] is not None and item[2].group_number is not None})
-            image_keys |= group_images
+        image_keys = {key for item in resolved for key in item[4]} | group_images
         failed: dict[str, str] = {}
         if resolver.renditions is not None and image_keys:
             made = ensure_renditions(resolver.renditions, image_keys, workers=RENDITION_WORKERS)

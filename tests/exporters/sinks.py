@@ -50,16 +50,28 @@ def eur(amount: str) -> Money:
 
 
 def rendered_as_in_a_run(feed: FeedFormat, items: list[Record | RecordGroup], settings: FeedSettings) -> list[Record | RecordGroup]:
-    """Render each record the way an export run does before `write` gets it: parts prepared, fields dropped."""
+    """Render each record the way an export run does before `write` gets it: parts prepared, fields
+    dropped; for a format that nests variants, a model's variants rendered with it."""
+
+    def rendered(record: Record, parts: Any) -> Record:
+        if parts is None:
+            return record
+        return Record(record.key, {}, group=record.group, group_number=record.group_number, rendered=parts)
 
     def render(record: Record) -> Record:
         if record.is_deleted:
             return record
         parts = feed.render(record, settings)
         assert not isinstance(parts, Problem), parts
-        return Record(record.key, {}, group=record.group, group_number=record.group_number, rendered=parts)
+        return rendered(record, parts)
 
-    return [
-        RecordGroup(item.key, item.fields, [render(variant) for variant in item.variants], item.axes) if isinstance(item, RecordGroup) else render(item)
-        for item in items
-    ]
+    def render_group(group: RecordGroup) -> RecordGroup:
+        if not feed.is_grouped:
+            return RecordGroup(group.key, group.fields, [render(variant) for variant in group.variants], group.axes)
+        members = [variant for variant in group.variants if not variant.is_deleted]
+        group_part, parts = feed.render_group(group, members, settings)
+        by_key = {variant.key: part for variant, part in zip(members, parts, strict=True)}
+        variants = [variant if variant.is_deleted else rendered(variant, by_key[variant.key]) for variant in group.variants]
+        return RecordGroup(group.key, group.fields if group_part is None else {}, variants, group.axes, group_part)
+
+    return [render_group(item) if isinstance(item, RecordGroup) else render(item) for item in items]

@@ -17,7 +17,7 @@ import pytest
 from exporters import get_format
 from exporters.base import FeedSettings, Measure, Money, Param, Record, RecordGroup
 from exporters.webshop import WebshopFeed
-from tests.exporters.sinks import FolderSink, eur
+from tests.exporters.sinks import FolderSink, eur, rendered_as_in_a_run
 
 GOLDEN = Path(__file__).parent / "golden" / "webshop"
 # The fields the export profile maps, which the publisher passes on as the CSV's columns.
@@ -184,27 +184,47 @@ def csv_rows(data: bytes) -> list[dict[str, str]]:
 # --- golden files --------------------------------------------------------------------------
 
 
+def as_in_a_run(items: list[Record | RecordGroup], rendered: bool, **settings: Any) -> list[Record | RecordGroup]:
+    """Return the items as given, or rendered as an export run renders them while resolving."""
+    return rendered_as_in_a_run(WebshopFeed(), items, FeedSettings(code="webshop_de", **settings)) if rendered else items
+
+
+@pytest.mark.parametrize("rendered", [False, True], ids=["as_given", "rendered"])
 @pytest.mark.parametrize("ext", ["jsonl", "csv", "jsonld.jsonl"])
-def test_catalogue_matches_golden_file(request: pytest.FixtureRequest, tmp_path: Path, ext: str) -> None:
-    files = write_feed(catalogue(), tmp_path, options={"csv_columns": COLUMNS})
+def test_catalogue_matches_golden_file(request: pytest.FixtureRequest, tmp_path: Path, ext: str, rendered: bool) -> None:
+    settings: dict[str, Any] = {"options": {"csv_columns": COLUMNS}}
+    files = write_feed(as_in_a_run(catalogue(), rendered, **settings), tmp_path, **settings)
 
     assert_golden(request, f"catalogue.{ext}", files[ext])
 
 
-def test_csv_for_people_matches_golden_file(request: pytest.FixtureRequest, tmp_path: Path) -> None:
-    files = write_feed(catalogue(), tmp_path, is_for_people=True, options={"csv_columns": COLUMNS})
+@pytest.mark.parametrize("rendered", [False, True], ids=["as_given", "rendered"])
+def test_csv_for_people_matches_golden_file(request: pytest.FixtureRequest, tmp_path: Path, rendered: bool) -> None:
+    settings: dict[str, Any] = {"is_for_people": True, "options": {"csv_columns": COLUMNS}}
+    files = write_feed(as_in_a_run(catalogue(), rendered, **settings), tmp_path, **settings)
 
     assert_golden(request, "catalogue_for_people.csv", files["csv"])
 
 
-def test_delta_matches_golden_file(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+@pytest.mark.parametrize("rendered", [False, True], ids=["as_given", "rendered"])
+def test_delta_matches_golden_file(request: pytest.FixtureRequest, tmp_path: Path, rendered: bool) -> None:
     model = shoes_model()
     model.variants[1] = Record("ALTA-WHT-43", {}, group="SHOE_ALTA", group_number=1, is_deleted=True)
     items: list[Record | RecordGroup] = [model, Record("GRECHKA-450", {}, is_deleted=True), buckwheat()]
+    settings: dict[str, Any] = {"is_delta": True, "options": {"csv_columns": COLUMNS}}
 
-    files = write_feed(items, tmp_path, is_delta=True)
+    files = write_feed(as_in_a_run(items, rendered, **settings), tmp_path, **settings)
 
     assert_golden(request, "delta.jsonl", files["jsonl"])
+
+
+def test_records_are_rendered_only_when_the_csv_columns_are_configured() -> None:
+    feed, settings = WebshopFeed(), FeedSettings(code="webshop_de")
+    model = shoes_model()
+
+    assert feed.render(buckwheat(), settings) is None
+    assert feed.render_group(model, model.variants, settings) == (None, [None] * len(model.variants))
+    assert feed.render(buckwheat(), FeedSettings(code="webshop_de", options={"csv_columns": COLUMNS})) is not None
 
 
 # --- JSON Lines ----------------------------------------------------------------------------
