@@ -1086,8 +1086,10 @@ def _resolved_batches(
 
     try:
         while True:
-            # keep the helper busy: it gets the next batches while it has room
-            while helper is not None and helper.is_ready() and helper.in_flight < HELPER_QUEUE:
+            # keep the helper busy: it gets the next batches while it has room, and while the
+            # batches taken and not yet written stay few (when writing is slower than resolving,
+            # resolved batches would otherwise pile up in memory)
+            while helper is not None and helper.is_ready() and helper.in_flight < HELPER_QUEUE and len(waiting) < HELPER_QUEUE + 2:
                 taken = next_batch()
                 if taken is None:
                     break
