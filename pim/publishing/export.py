@@ -841,7 +841,7 @@ def _id_batches(definition: Definition, extra: Any, is_grouped: bool) -> Iterato
     """Yield the ids of the selection in batches, in the order the feed lists them.
 
     By keyset; for formats that nest variants under their model, products without a model
-    first, then the variants of a few hundred root models at a time, sorted by root model so
+    first, then the variants of GROUPED_ROOTS root models at a time, sorted by root model so
     every group is whole. Only ids are read here, so a batch can be
     resolved in this process or in the helper process alike (`Resolver.rows`).
     """
@@ -862,7 +862,7 @@ def _id_batches(definition: Definition, extra: Any, is_grouped: bool) -> Iterato
     while True:
         roots = list(
             db.session.scalars(
-                select(ProductModel.id).where(ProductModel.parent_id.is_(None), ProductModel.id > last_model).order_by(ProductModel.id).limit(BATCH // 5)
+                select(ProductModel.id).where(ProductModel.parent_id.is_(None), ProductModel.id > last_model).order_by(ProductModel.id).limit(GROUPED_ROOTS)
             )
         )
         if not roots:
@@ -878,9 +878,21 @@ def _id_batches(definition: Definition, extra: Any, is_grouped: bool) -> Iterato
         else:
             chosen = statement.with_only_columns(Product.id, Product.parent_id).where(Product.parent_id.in_(list(root_of)))
             pairs = db.session.execute(chosen.order_by(Product.id)).all()
-        for start in range(0, len(pairs), 5 * BATCH):
-            chunk = sorted(pairs[start : start + 5 * BATCH], key=lambda pair: (root_of[pair[1]], pair[0]))
-            yield [product_id for product_id, _parent_id in chunk]
+        # by root model, and cut only between two models: a model's variants stay in one batch
+        pairs.sort(key=lambda pair: (root_of[pair[1]], pair[0]))
+        chunk: list[int] = []
+        for index, (product_id, parent_id) in enumerate(pairs):
+            if len(chunk) >= 5 * BATCH and root_of[parent_id] != root_of[pairs[index - 1][1]]:
+                yield chunk
+                chunk = []
+            chunk.append(product_id)
+        if chunk:
+            yield chunk
+
+
+# Formats that nest variants read them for this many root models at a time: a batch of their
+# variants is rendered at once, and a few batches wait in memory to be written.
+GROUPED_ROOTS = 100
 
 
 # A selection of at most this many products is read at once (ids and models, a few MB) instead of walked.
@@ -1158,7 +1170,7 @@ class _Helper:
         self.ready = False
         self.failed = False
         self.in_flight = 0
-        self.done: dict[int, _Batch] = {}
+        self.done: dict[int, bytes] = {}
         try:
             _write_message(self.input, setup)
         except OSError as exc:
@@ -1182,7 +1194,7 @@ class _Helper:
             self.ready = True
         elif kind == "batch":
             assert number is not None
-            self.done[number] = payload
+            self.done[number] = payload  # still pickled: see take()
             self.in_flight -= 1
         elif not self.ready:
             # it could not start: this process resolves everything, as on one core
@@ -1224,7 +1236,10 @@ class _Helper:
         while number not in self.done:
             self._receive(block=True)
         self.taken += 1
-        return self.done.pop(number)
+        # a batch is unpickled only when its turn to be written comes: batches waiting for theirs
+        # take a third of the memory as bytes, and their many small objects are made and freed by
+        # this thread, which keeps the heap from fragmenting over a long run
+        return pickle.loads(self.done.pop(number))
 
     def close(self) -> None:
         """Stop the helper: with no batch left it ends by itself, otherwise (a failed or cancelled run) it is ended."""
@@ -1288,7 +1303,8 @@ def serve_helper() -> None:
             _write_message(replies, ("ready", None, None))
             while (task := _read_message(requests)) is not None:
                 number, ids = task
-                _write_message(replies, ("batch", number, _resolve_rows(resolver, definition, feed_format, settings, resolver.rows(ids), keeps_digests)))
+                batch = _resolve_rows(resolver, definition, feed_format, settings, resolver.rows(ids), keeps_digests)
+                _write_message(replies, ("batch", number, pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)))
     except BrokenPipeError:
         return
     except BaseException as exc:  # reported to the exporting process, which raises it
