@@ -133,6 +133,22 @@ def test_web_shop_models_carry_their_own_fields_and_variant_axes(actor):
     assert shown["variesBy"] == ["https://schema.org/color", "https://schema.org/size"]
 
 
+def test_small_batches_never_cut_a_model_from_its_variants(actor, monkeypatch):
+    install_preset("webshop", actor=actor)
+    whole = json_lines(run_export("webshop").folder / "webshop.jsonl")
+
+    # the catalogue walked model by model (as a big one is), a batch of variants closed at 10
+    # products, but only between two models
+    monkeypatch.setattr("pim.publishing.export.NARROW", 1)
+    monkeypatch.setattr("pim.publishing.export.BATCH", 2)
+    monkeypatch.setattr("pim.publishing.export.GROUPED_ROOTS", 20)
+    lines = json_lines(run_export("webshop").folder / "webshop.jsonl")
+
+    codes = [line["code"] for line in lines if line["type"] == "product_model"]
+    assert len(codes) == len(set(codes)) > 3
+    assert lines == whole
+
+
 def test_every_preset_is_published_by_a_test():
     # the print and store presets are published in test_stores_and_print.py
     assert set(list_presets()) == {*MAIN_FILES, "print_catalogue", "print_datamerge", "store_pos", "shelf_labels"}
