@@ -372,18 +372,23 @@ def _offer(record: Record) -> dict[str, Any] | None:
     return offer
 
 
+def _add_properties(document: dict[str, Any], record: Record, names: tuple[str, ...]) -> None:
+    """Add the record's fields of these names as schema.org texts, then its brand."""
+    for name in names:
+        value = record.get(name)
+        if value is not None:
+            document[name] = _ld_text(value)
+    brand = record.get("brand")
+    if brand is not None:
+        document["brand"] = {"@type": "Brand", "name": _cell_text(brand)}
+
+
 def _ld_product(record: Record, group: str | None = None) -> dict[str, Any]:
     product: dict[str, Any] = {"@type": "Product", "sku": _sku(record)}
     gtin = _gtin(record)
     if gtin is not None:
         product[gtin[0]] = gtin[1]
-    for name in ("name", "description", "mpn", "image", "url", "color", "size", "material", "pattern"):
-        value = record.get(name)
-        if value is not None:
-            product[name] = _ld_text(value)
-    brand = record.get("brand")
-    if brand is not None:
-        product["brand"] = {"@type": "Brand", "name": _cell_text(brand)}
+    _add_properties(product, record, ("name", "description", "mpn", "image", "url", "color", "size", "material", "pattern"))
     if group is not None:
         product["inProductGroupWithID"] = _clean(group)
     offer = _offer(record)
@@ -409,13 +414,7 @@ def _ld_group_start(group: RecordGroup) -> bytes:
     """Return a model's ProductGroup document up to its variants: the line is this, the variants' Products joined by commas, and `]}`."""
     model = Record(group.key, group.fields)
     document: dict[str, Any] = {"@context": "https://schema.org", "@type": "ProductGroup", "productGroupID": _clean(group.key)}
-    for name in ("name", "description", "image", "url"):
-        value = model.get(name)
-        if value is not None:
-            document[name] = _ld_text(value)
-    brand = model.get("brand")
-    if brand is not None:
-        document["brand"] = {"@type": "Brand", "name": _cell_text(brand)}
+    _add_properties(document, model, ("name", "description", "image", "url"))
     varies_by = [_SCHEMA + _VARIES_BY[axis] for axis in group.axes if axis in _VARIES_BY]
     if varies_by:
         document["variesBy"] = varies_by
