@@ -956,7 +956,9 @@ def _compile_transforms(base: FieldFunction, spec: Mapping[str, Any]) -> FieldFu
                     result = step(result)
                 if len(done) >= _DONE_TEXTS:
                     done.clear()
-                done[value] = result
+                if not isinstance(result, list):
+                    # a list would be one object shared by every record holding it
+                    done[value] = result
             return result
         for step in steps:
             value = step(value)
