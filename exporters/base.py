@@ -12,7 +12,7 @@ import csv
 import functools
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import IO, Any, ClassVar, Protocol
@@ -468,6 +468,11 @@ class FeedFormat(ABC):
         feed's currency) are checked too.
         """
         return self._check_fields(record)
+
+    def option_problems(self, options: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """Return (option, message) for every option of a profile the format cannot use, so a
+        definition is refused when it is applied rather than when it runs; none by default."""
+        return []
 
     def notices(self, record: Record, settings: FeedSettings) -> list[Problem]:
         """Return what a record that passes `check` will be published without (a picture, a barcode).

@@ -10,6 +10,9 @@ One run writes three files in one pass over the records:
   be embedded in the product page (`<`, `>` and `&` are written as JSON escapes so a text holding
   `</script>` cannot close the page's script element).
 
+The options `csv: false` and `jsonld: false` leave those two files out (the JSON Lines file, which
+carries the deletions of a delta run, is always written); each file costs its share of a run.
+
 The shop takes whatever the export profile maps, so records are free-form; the format only needs
 a name and a price, and checks addresses when they are given.
 """
@@ -19,7 +22,7 @@ from __future__ import annotations
 import csv
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import IO, Any
@@ -443,6 +446,11 @@ class _JsonLdWriter:
 # --- the format ----------------------------------------------------------------------------
 
 
+def _files(settings: FeedSettings) -> tuple[bool, bool]:
+    """Tell whether a run writes the CSV and the JSON-LD file besides the JSON Lines."""
+    return settings.options.get("csv", True) is not False, settings.options.get("jsonld", True) is not False
+
+
 @register
 class WebshopFeed(FeedFormat):
     """Our own web shop: JSON Lines of models and products, a flat CSV and schema.org JSON-LD."""
@@ -469,7 +477,7 @@ class WebshopFeed(FeedFormat):
         # An image may be one address or a list of them with no limit, which a single rule cannot say.
         self._check_fields = compile_rules(rule for rule in self.fields if rule.name != "image")
         self._check_image = compile_rules((_IMAGE,))
-        self._rows_for: tuple[FeedSettings, Callable[[dict[str, Any]], str] | None] | None = None
+        self._parts_for: tuple[FeedSettings, tuple[Callable[[dict[str, Any]], str] | None, bool] | None] | None = None
 
     def check(self, record: Record, settings: FeedSettings | None = None) -> list[Problem]:
         """Return every rule of the shop the record breaks (empty when it may be published)."""
@@ -489,55 +497,92 @@ class WebshopFeed(FeedFormat):
                 problems.append(Problem(name, f"{name} holds a {type(value).__name__}, which the web shop feed cannot write", "invalid"))
         return problems
 
+    def option_problems(self, options: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """Return (option, message) for every web shop option the format cannot use."""
+        problems = [
+            (name, f"{name} is true or false (write the file or leave it out)") for name in ("csv", "jsonld") if not isinstance(options.get(name, True), bool)
+        ]
+        columns = options.get("csv_columns")
+        if columns is not None and not (isinstance(columns, list) and columns and all(isinstance(column, str) for column in columns)):
+            problems.append(("csv_columns", "csv_columns lists the CSV's columns by field name"))
+        return problems
+
     def render(self, record: Record, settings: FeedSettings) -> tuple[bytes, str, bytes] | None:
-        """Return a single product's JSON Lines line, CSV row and JSON-LD line; None (nothing
-        prepared) when the CSV's columns are not configured, as they then follow the first product."""
-        row = self._row_renderer(settings)
-        if row is None:
+        """Return a single product's JSON Lines line, CSV row and JSON-LD line (empty for a file the
+        run leaves out); None (nothing prepared) when the CSV is written and its columns are not
+        configured, as they then follow the first product."""
+        parts = self._parts(settings)
+        if parts is None:
             return None
-        return (_product_line(record), row({**record.fields, "sku": _sku(record), "group": record.group or ""}), _ld_product_line(record))
+        row, has_ld = parts
+        return (
+            _product_line(record),
+            "" if row is None else row({**record.fields, "sku": _sku(record), "group": record.group or ""}),
+            _ld_product_line(record) if has_ld else b"",
+        )
 
     def render_group(self, group: RecordGroup, variants: list[Record], settings: FeedSettings) -> tuple[Any, list[Any]]:
         """Return the start of a model's JSON Lines line and JSON-LD document, and each variant's
         object in them with its CSV row (the model's fields repeated in it)."""
-        row = self._row_renderer(settings)
-        if row is None:
+        parts = self._parts(settings)
+        if parts is None:
             return None, [None] * len(variants)
-        parts = [
-            (_variant_object(variant), row({**group.fields, **variant.fields, "sku": _sku(variant), "group": group.key}), _ld_variant(variant, group.key))
+        row, has_ld = parts
+        key = group.key
+        rendered = [
+            (
+                _variant_object(variant),
+                "" if row is None else row({**group.fields, **variant.fields, "sku": _sku(variant), "group": key}),
+                _ld_variant(variant, key) if has_ld else b"",
+            )
             for variant in variants
         ]
-        return (_model_start(group), "", _ld_group_start(group)), parts
+        return (_model_start(group), "", _ld_group_start(group) if has_ld else b""), rendered
 
-    def _row_renderer(self, settings: FeedSettings) -> Callable[[dict[str, Any]], str] | None:
-        """Return the function that makes a product's CSV row from its fields, or None without configured columns."""
-        cached = self._rows_for
+    def _parts(self, settings: FeedSettings) -> tuple[Callable[[dict[str, Any]], str] | None, bool] | None:
+        """Return what a run renders besides the JSON Lines: the function that makes a product's
+        CSV row (None when the CSV is left out) and whether it writes JSON-LD; None when the CSV is
+        written without configured columns, so nothing can be rendered ahead."""
+        cached = self._parts_for
         if cached is None or cached[0] is not settings:
+            has_csv, has_ld = _files(settings)
             configured = settings.options.get("csv_columns")
-            renderer = None
-            if configured:
-                columns = list(configured)
-                cell = _people_cell if settings.is_for_people else _cell_text
-                line = CsvLine()
+            parts: tuple[Callable[[dict[str, Any]], str] | None, bool] | None = (None, has_ld)
+            if has_csv:
+                if configured:
+                    columns = list(configured)
+                    cell = _people_cell if settings.is_for_people else _cell_text
+                    line = CsvLine()
 
-                def renderer(fields: dict[str, Any]) -> str:
-                    return line([cell(fields.get(column)) for column in columns])
+                    def renderer(fields: dict[str, Any]) -> str:
+                        return line([cell(fields.get(column)) for column in columns])
 
-            cached = self._rows_for = (settings, renderer)
+                    parts = (renderer, parts[1])
+                else:
+                    parts = None
+            cached = self._parts_for = (settings, parts)
         return cached[1]
 
-    def file_names(self, settings: FeedSettings) -> tuple[str, str, str]:
-        """Return the names of the JSON Lines, CSV and JSON-LD files of a run."""
-        return self.file_name(settings), f"{settings.code}.csv", f"{settings.code}.jsonld.jsonl"
+    def file_names(self, settings: FeedSettings) -> list[str]:
+        """Return the names of the files of a run: the JSON Lines, then the CSV and the JSON-LD unless left out."""
+        has_csv, has_ld = _files(settings)
+        return [self.file_name(settings), *([f"{settings.code}.csv"] if has_csv else []), *([f"{settings.code}.jsonld.jsonl"] if has_ld else [])]
 
     def write(self, items: Iterator[Record | RecordGroup], settings: FeedSettings, sink: Sink) -> None:
         """Stream the models and products into the JSON Lines, CSV and JSON-LD files at once."""
-        lines_name, csv_name, jsonld_name = self.file_names(settings)
-        writers = (_JsonLinesWriter(sink.open(lines_name)), _CsvWriter(sink.open(csv_name), settings), _JsonLdWriter(sink.open(jsonld_name)))
+        has_csv, has_ld = _files(settings)
+        names = self.file_names(settings)
+        table = _CsvWriter(sink.open(names[1]), settings) if has_csv else None
+        writers: list[Any] = [
+            _JsonLinesWriter(sink.open(names[0])),
+            *([table] if table is not None else []),
+            *([_JsonLdWriter(sink.open(names[-1]))] if has_ld else []),
+        ]
         for item in items:
             for writer in writers:
                 if isinstance(item, RecordGroup):
                     writer.add_group(item)
                 else:
                     writer.add_product(item)
-        writers[1].finish()
+        if table is not None:
+            table.finish()

@@ -299,6 +299,12 @@ def read_definition(raw: Any, structure: Structure, feed_format: FeedFormat | No
         for rule in feed_format.fields:
             if rule.required and rule.name not in fields and rule.name not in feed_format.derived_fields:
                 problems.add(f"fields.{rule.name}", f"The channel requires {rule.name!r}, which is not mapped", ErrorCode.REQUIRED)
+    options = raw.get("options") or {}
+    if not isinstance(options, Mapping):
+        problems.add("options", "options is a mapping of the format's own settings")
+    elif feed_format is not None:
+        for option, message in feed_format.option_problems(options):
+            problems.add(f"options.{option}", message)
     if channel is not None and isinstance(locale, str):
         for name, spec in fields.items():
             _check_field(f"fields.{name}", spec, structure, problems, locale)

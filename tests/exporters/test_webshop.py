@@ -227,6 +227,38 @@ def test_records_are_rendered_only_when_the_csv_columns_are_configured() -> None
     assert feed.render(buckwheat(), FeedSettings(code="webshop_de", options={"csv_columns": COLUMNS})) is not None
 
 
+@pytest.mark.parametrize("rendered", [False, True], ids=["as_given", "rendered"])
+@pytest.mark.parametrize(("csv", "jsonld"), [(False, False), (False, True), (True, False)], ids=["jsonl-only", "no-csv", "no-jsonld"])
+def test_files_left_out_are_not_written_and_the_others_stay_the_same(
+    request: pytest.FixtureRequest, tmp_path: Path, csv: bool, jsonld: bool, rendered: bool
+) -> None:
+    settings: dict[str, Any] = {"options": {"csv": csv, "jsonld": jsonld, "csv_columns": COLUMNS}}
+    sink = FolderSink(tmp_path)
+    feed = WebshopFeed()
+    try:
+        feed.write(iter(as_in_a_run(catalogue(), rendered, **settings)), FeedSettings(code="webshop_de", **settings), sink)
+    finally:
+        sink.close()
+
+    written = sorted(path.name for path in tmp_path.iterdir())
+    assert written == sorted(feed.file_names(FeedSettings(code="webshop_de", **settings)))
+    assert written == sorted(["webshop_de.jsonl", *(["webshop_de.csv"] if csv else []), *(["webshop_de.jsonld.jsonl"] if jsonld else [])])
+    for name in written:
+        assert_golden(request, name.replace("webshop_de", "catalogue"), (tmp_path / name).read_bytes())
+
+
+def test_without_the_csv_records_are_rendered_with_no_columns_configured() -> None:
+    feed, settings = WebshopFeed(), FeedSettings(code="webshop_de", options={"csv": False})
+    model = shoes_model()
+
+    line, row, ld = feed.render(buckwheat(), settings)
+    group_part, parts = feed.render_group(model, model.variants, settings)
+
+    assert json.loads(line)["sku"] == "GRECHKA-900" and row == "" and json.loads(ld)["@type"] == "Product"
+    assert group_part is not None and len(parts) == len(model.variants)
+    assert feed.render(buckwheat(), FeedSettings(code="webshop_de", options={"csv": False, "jsonld": False}))[2] == b""
+
+
 # --- JSON Lines ----------------------------------------------------------------------------
 
 
@@ -599,7 +631,7 @@ def test_format_is_registered_as_a_grouped_delta_feed() -> None:
 
     assert isinstance(feed, WebshopFeed)
     assert (feed.media_type, feed.extension, feed.is_grouped, feed.supports_delta) == ("application/x-ndjson", "jsonl", True, True)
-    assert feed.file_names(FeedSettings(code="webshop_de")) == ("webshop_de.jsonl", "webshop_de.csv", "webshop_de.jsonld.jsonl")
+    assert feed.file_names(FeedSettings(code="webshop_de")) == ["webshop_de.jsonl", "webshop_de.csv", "webshop_de.jsonld.jsonl"]
 
 
 def test_prices_use_the_minor_unit_of_their_currency(tmp_path: Path) -> None:

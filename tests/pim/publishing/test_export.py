@@ -149,6 +149,20 @@ def test_small_batches_never_cut_a_model_from_its_variants(actor, monkeypatch):
     assert lines == whole
 
 
+def test_web_shop_may_publish_its_json_lines_alone(actor):
+    install_preset("webshop", actor=actor)
+    whole = run_export("webshop")
+    definition = yaml.safe_load(show_definition("webshop"))
+    apply_definition({**definition, "options": {"csv": False, "jsonld": False}}, actor=actor)
+
+    alone = run_export("webshop")
+
+    assert run_files(alone) == ["webshop.jsonl"]
+    assert sorted(p.name for p in alone.folder.iterdir()) == ["report.csv", "webshop.jsonl"]
+    assert (alone.folder / "webshop.jsonl").read_bytes() == (whole.folder / "webshop.jsonl").read_bytes()
+    assert alone.exported == whole.exported
+
+
 def test_every_preset_is_published_by_a_test():
     # the print and store presets are published in test_stores_and_print.py
     assert set(list_presets()) == {*MAIN_FILES, "print_catalogue", "print_datamerge", "store_pos", "shelf_labels"}
