@@ -319,6 +319,12 @@ def _scalar_check(rule: FieldRule, limit: int | None) -> ScalarCheck | None:
     return functools.partial(_check_scalar, rule, limit=limit)
 
 
+def value_check(rule: FieldRule) -> ScalarCheck | None:
+    """Return the check of one value against a rule, None when every value passes: for a field a
+    format checks its own way (one value or a list of any length), compiled once per run."""
+    return _scalar_check(rule, rule.max_length)
+
+
 @dataclass(frozen=True, slots=True)
 class _CompiledRule:
     """A rule with what checking it needs worked out once per run instead of once per value."""

@@ -47,6 +47,7 @@ from exporters.base import (
     gtin_problem,
     register,
     spreadsheet_safe,
+    value_check,
 )
 
 logger = logging.getLogger(__name__)
@@ -124,34 +125,75 @@ def _is_writable(value: Any) -> bool:
 def _json_value(value: Any) -> Any:
     """Return a field value as plain JSON data: prices and amounts as decimal strings."""
     if type(value) is str:
-        return _clean(value)
-    if value is None or isinstance(value, bool | float):
+        return value if value.isprintable() else _UNWRITABLE.sub("", value)
+    convert = _JSON_OF_TYPE.get(type(value))
+    return convert(value) if convert is not None else _json_other(value)
+
+
+def _json_list(items: list[Any] | tuple[Any, ...]) -> list[Any]:
+    return [item if type(item) is str and item.isprintable() else _json_value(item) for item in items]
+
+
+def _json_int(value: int) -> int | str:
+    # orjson refuses integers beyond 64 bits; a string keeps every digit.
+    return value if -_INT64 - 1 <= value <= _INT64 else str(value)
+
+
+def _json_other(value: Any) -> Any:
+    """Return a value of a subclass of the types `_JSON_OF_TYPE` knows as JSON data (a str or int enum member, say)."""
+    if isinstance(value, bool | float):
         return value
     if isinstance(value, str):
         return _clean(value)
     if isinstance(value, int):
-        # orjson refuses integers beyond 64 bits; a string keeps every digit.
-        return value if -_INT64 - 1 <= value <= _INT64 else str(value)
-    if isinstance(value, Decimal):
-        return f"{value:f}"
-    if isinstance(value, Money):
-        return {"amount": _money_text(value), "currency": _clean(value.currency)}
-    if isinstance(value, Measure):
-        return {"amount": format_number(value.amount), "unit": _clean(value.unit)}
-    if isinstance(value, Param):
-        return {"name": _clean(value.name), "value": _json_value(value.value), "unit": None if value.unit is None else _clean(value.unit)}
-    if isinstance(value, list | tuple):
-        return [_json_value(item) for item in value]
-    if isinstance(value, dict):
-        return {_clean(key): _json_value(item) for key, item in value.items()}
-    if isinstance(value, date | datetime | time):
-        return value.isoformat()
+        return _json_int(value)
+    for kind, convert in _JSON_OF_TYPE.items():
+        if isinstance(value, kind):
+            return convert(value)
     raise TypeError(f"the web shop feed cannot write a {type(value).__name__} value")
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+# How each type a field holds becomes JSON data, by exact type (`_json_other` takes subclasses).
+_JSON_OF_TYPE: dict[type, Callable[[Any], Any]] = {
+    type(None): _same,
+    bool: _same,
+    float: _same,
+    int: _json_int,
+    Decimal: lambda value: f"{value:f}",
+    Money: lambda value: {"amount": _money_text(value), "currency": _clean(value.currency)},
+    Measure: lambda value: {"amount": format_number(value.amount), "unit": _clean(value.unit)},
+    Param: lambda value: {"name": _clean(value.name), "value": _json_value(value.value), "unit": None if value.unit is None else _clean(value.unit)},
+    list: _json_list,
+    tuple: _json_list,
+    dict: lambda value: {_clean(key): _json_value(item) for key, item in value.items()},
+    datetime: datetime.isoformat,
+    date: date.isoformat,
+    time: time.isoformat,
+}
+
+# field names as written, cleaned once: a profile maps a few dozen names
+_CLEAN_NAMES: dict[str, str] = {}
 
 
 def _json_fields(fields: dict[str, Any], skip: frozenset[str]) -> dict[str, Any]:
     """Return the fields as JSON data in name order, leaving out the names in `skip`."""
-    return {_clean(name): _json_value(fields[name]) for name in sorted(fields) if name not in skip and fields[name] is not None}
+    names = _CLEAN_NAMES
+    data = {}
+    for name in sorted(fields):
+        value = fields[name]
+        if value is None or name in skip:
+            continue
+        clean = names.get(name)
+        if clean is None:
+            clean = _clean(name)
+            if len(names) < 4096:
+                names[name] = clean
+        data[clean] = _json_value(value)
+    return data
 
 
 def _sku(record: Record) -> str:
@@ -476,7 +518,7 @@ class WebshopFeed(FeedFormat):
         super().__init__()
         # An image may be one address or a list of them with no limit, which a single rule cannot say.
         self._check_fields = compile_rules(rule for rule in self.fields if rule.name != "image")
-        self._check_image = compile_rules((_IMAGE,))
+        self._check_image = value_check(_IMAGE)
         self._parts_for: tuple[FeedSettings, tuple[Callable[[dict[str, Any]], str] | None, bool] | None] | None = None
 
     def check(self, record: Record, settings: FeedSettings | None = None) -> list[Problem]:
@@ -485,12 +527,15 @@ class WebshopFeed(FeedFormat):
         if record.get("sku") is None and not record.key:
             problems.append(Problem("sku", "sku is required by the channel and is empty", "required"))
         images = record.fields.get("image")
+        check_image = self._check_image
         for image in images if isinstance(images, list | tuple) else (images,):
-            found = self._check_image(Record(record.key, {"image": image}))
-            if found:
-                problems.extend(found)
+            found = None if image is None or image == "" or check_image is None else check_image(image)
+            if found is not None:
+                problems.append(found)
                 break
         for name, value in record.fields.items():
+            if type(value) in _WRITABLE_TYPES and name not in _RESERVED_FIELDS:
+                continue
             if name in _RESERVED_FIELDS:
                 problems.append(Problem(name, f"{name} names a part of the web shop feed's lines; map the field under another name", "reserved"))
             elif not _is_writable(value):
@@ -572,12 +617,13 @@ class WebshopFeed(FeedFormat):
         """Stream the models and products into the JSON Lines, CSV and JSON-LD files at once."""
         has_csv, has_ld = _files(settings)
         names = self.file_names(settings)
+        # opened in the order of the names: the first file is the feed's main one
+        writers: list[Any] = [_JsonLinesWriter(sink.open(names[0]))]
         table = _CsvWriter(sink.open(names[1]), settings) if has_csv else None
-        writers: list[Any] = [
-            _JsonLinesWriter(sink.open(names[0])),
-            *([table] if table is not None else []),
-            *([_JsonLdWriter(sink.open(names[-1]))] if has_ld else []),
-        ]
+        if table is not None:
+            writers.append(table)
+        if has_ld:
+            writers.append(_JsonLdWriter(sink.open(names[-1])))
         for item in items:
             for writer in writers:
                 if isinstance(item, RecordGroup):
