@@ -845,6 +845,136 @@ def test_conditions_on_several_fields_all_apply():
     assert find(filters) == ["SPEAKER-AURORA-1"]
 
 
+# --- textareas -----------------------------------------------------------------------------
+
+
+def described(scope, locale, text):
+    return {"locale": locale, "scope": scope, "data": text}
+
+
+@pytest.fixture
+def descriptions(catalogue, actor):
+    """Descriptions on the trail runners' root model, on a one-level T-shirt model, and of two electronics' own."""
+    save_product_model(
+        ProductModelInput(
+            "TRAIL",
+            values={
+                "description": [
+                    described("ecommerce", "en_US", "<p>Waterproof trail runner with a grippy sole.</p>"),
+                    described("ecommerce", "ru_RU", "<p>ВОДОНЕПРОНИЦАЕМЫЕ кроссовки для трейла</p>"),
+                ]
+            },
+        ),
+        actor=actor,
+    )
+    save_product_model(
+        ProductModelInput(
+            "TEE",
+            family_variant="apparel_size",
+            values={"name": names(en_US="Linen tee"), "description": [described("ecommerce", "en_US", "<p>Breathable linen, not waterproof at all.</p>")]},
+        ),
+        actor=actor,
+    )
+    create([ProductInput("TEE_S", parent="TEE", values={"size": one("s")}), ProductInput("TEE_M", parent="TEE", values={"size": one("m")})], actor)
+    update_product("SPEAKER-AURORA-1", values={"description": [described("ecommerce", "en_US", "<p>Portable speaker, WATERPROOF to IPX7.</p>")]}, actor=actor)
+    update_product("HEADPHONES-AURORA-2", values={"description": [described("ecommerce", "en_US", "<p>Closed-back studio headphones.</p>")]}, actor=actor)
+    update_product("TV-KESTREL-55", values={"description": [described("marketplace", "en_US", "<p>Waterproof? Not at all.</p>")]}, actor=actor)
+
+
+TEES = ["TEE_M", "TEE_S"]
+
+
+def on_ecommerce(operator, value=None, locale="en_US"):
+    spec = {"operator": operator, "scope": "ecommerce", "locale": locale}
+    if value is not None:
+        spec["value"] = value
+    return {"description": [spec]}
+
+
+@pytest.mark.usefixtures("descriptions")
+def test_textarea_contains_finds_own_texts_and_those_of_every_model_level_ignoring_case():
+    assert find(on_ecommerce("CONTAINS", "waterproof")) == ["SPEAKER-AURORA-1", *TEES, *VARIANTS]
+    assert find(on_ecommerce("CONTAINS", "grippy sole")) == VARIANTS
+    assert find(on_ecommerce("CONTAINS", "водонепроницаемые", locale="ru_RU")) == VARIANTS
+    assert find(on_ecommerce("CONTAINS", "waterproof", locale="de_DE")) == []
+
+
+@pytest.mark.usefixtures("descriptions")
+def test_textarea_starts_and_ends_with_compare_the_whole_text():
+    assert find(on_ecommerce("STARTS WITH", "<P>Closed")) == ["HEADPHONES-AURORA-2"]
+    assert find(on_ecommerce("ENDS WITH", "SOLE.</p>")) == VARIANTS
+    assert find(on_ecommerce("STARTS WITH", "waterproof")) == []
+
+
+@pytest.mark.usefixtures("descriptions")
+def test_textarea_does_not_contain_and_empty_split_the_catalogue():
+    holding = ["HEADPHONES-AURORA-2", "SPEAKER-AURORA-1", *TEES, *VARIANTS]
+
+    assert find(on_ecommerce("DOES NOT CONTAIN", "waterproof")) == ["HEADPHONES-AURORA-2"]
+    assert find(on_ecommerce("NOT EMPTY")) == holding
+    assert find(on_ecommerce("EMPTY")) == sorted(set(CATALOGUE) - set(holding))
+
+
+@pytest.mark.usefixtures("descriptions")
+def test_textarea_equals_and_in_keep_the_case_of_the_text():
+    assert find(on_ecommerce("=", "<p>Closed-back studio headphones.</p>")) == ["HEADPHONES-AURORA-2"]
+    assert find(on_ecommerce("=", "<p>closed-back studio headphones.</p>")) == []
+    assert find(on_ecommerce("IN", ["<p>Waterproof trail runner with a grippy sole.</p>", "x"])) == VARIANTS
+    assert find(on_ecommerce("!=", "<p>Closed-back studio headphones.</p>")) == ["SPEAKER-AURORA-1", *TEES, *VARIANTS]
+    assert find(on_ecommerce("NOT IN", ["<p>Breathable linen, not waterproof at all.</p>"])) == ["HEADPHONES-AURORA-2", "SPEAKER-AURORA-1", *VARIANTS]
+
+
+@pytest.mark.usefixtures("descriptions")
+def test_textarea_counts_match_the_pages():
+    cases = [
+        ("CONTAINS", "WATERPROOF"),
+        ("DOES NOT CONTAIN", "waterproof"),
+        ("STARTS WITH", "<p>"),
+        ("ENDS WITH", "sole.</p>"),
+        ("=", "<p>Closed-back studio headphones.</p>"),
+        ("!=", "<p>Closed-back studio headphones.</p>"),
+        ("IN", ["<p>Breathable linen, not waterproof at all.</p>"]),
+        ("NOT IN", ["<p>Breathable linen, not waterproof at all.</p>"]),
+        ("EMPTY", None),
+        ("NOT EMPTY", None),
+    ]
+    for operator, value in cases:
+        filters = on_ecommerce(operator, value)
+        assert count_products(ProductQuery(filters=filters)) == len(find(filters)), operator
+
+
+@pytest.mark.usefixtures("descriptions")
+def test_textarea_filters_follow_changes_of_models_and_products(actor):
+    save_product_model(
+        ProductModelInput("TRAIL", values={"description": [described("ecommerce", "en_US", "<p>Breathable mesh runner.</p>")]}),
+        actor=actor,
+    )
+    update_product("SPEAKER-AURORA-1", values={"description": [described("ecommerce", "en_US", None)]}, actor=actor)
+
+    assert find(on_ecommerce("CONTAINS", "waterproof")) == TEES
+    assert find(on_ecommerce("CONTAINS", "mesh")) == VARIANTS
+    assert "SPEAKER-AURORA-1" in find(on_ecommerce("EMPTY"))
+
+
+@pytest.mark.usefixtures("descriptions")
+def test_a_deleted_model_leaves_no_texts_behind(actor):
+    from sqlalchemy import func, select
+
+    from pim.catalog.models import ModelText, ProductModel
+    from pim.catalog.services import delete_product_model
+
+    save_product_model(
+        ProductModelInput("EMPTY_TEE", family_variant="apparel_size", values={"description": [described("ecommerce", "en_US", "<p>Soon.</p>")]}),
+        actor=actor,
+    )
+    model_id = db.session.scalar(select(ProductModel.id).where(ProductModel.code == "EMPTY_TEE"))
+    assert db.session.scalar(select(func.count()).select_from(ModelText).where(ModelText.model_id == model_id)) == 1
+
+    delete_product_model("EMPTY_TEE", actor=actor)
+
+    assert db.session.scalar(select(func.count()).select_from(ModelText).where(ModelText.model_id == model_id)) == 0
+
+
 # --- full-text search ----------------------------------------------------------------------
 
 
