@@ -116,6 +116,10 @@ def run(runs: int, make_tie: bool) -> dict[str, Any]:
             "enabled": [{"operator": "=", "value": True}],
         },
         "attribute: name CONTAINS": {"name": [{"operator": "CONTAINS", "value": "boot", "locale": "en_US"}]},
+        "attribute: description CONTAINS": {"description": [{"operator": "CONTAINS", "value": "leather", "locale": "en_US", "scope": "ecommerce"}]},
+        "attribute: description CONTAINS, no match": {
+            "description": [{"operator": "CONTAINS", "value": "водонепроницаемый", "locale": "ru_RU", "scope": "ecommerce"}]
+        },
         "attribute: price > 500 EUR": {"price": [{"operator": ">", "value": {"amount": 500, "currency": "EUR"}, "scope": "ecommerce"}]},
         "attribute: price < 50 EUR": {"price": [{"operator": "<", "value": {"amount": 50, "currency": "EUR"}, "scope": "ecommerce"}]},
         "attribute: weight < 1 kg": {"weight": [{"operator": "<", "value": {"amount": 1, "unit": "KILOGRAM"}}]},

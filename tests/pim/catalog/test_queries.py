@@ -925,6 +925,16 @@ def test_textarea_equals_and_in_keep_the_case_of_the_text():
 
 
 @pytest.mark.usefixtures("descriptions")
+def test_textarea_filters_take_wildcards_literally(actor):
+    update_product("HEADPHONES-AURORA-2", values={"description": [described("ecommerce", "en_US", "<p>50% off_today</p>")]}, actor=actor)
+
+    assert find(on_ecommerce("CONTAINS", "50% OFF_")) == ["HEADPHONES-AURORA-2"]
+    assert find(on_ecommerce("CONTAINS", "5_%")) == []
+    assert find(on_ecommerce("STARTS WITH", "<p>5_")) == []
+    assert find(on_ecommerce("ENDS WITH", "%")) == []
+
+
+@pytest.mark.usefixtures("descriptions")
 def test_textarea_counts_match_the_pages():
     cases = [
         ("CONTAINS", "WATERPROOF"),
