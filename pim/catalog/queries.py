@@ -479,9 +479,10 @@ class _Builder:
             models = select(ModelText.model_id).where(ModelText.attribute_id == attribute.id, ModelText.scope == scope, ModelText.locale == locale)
             if condition is not None:
                 own, models = own.where(condition(ProductText.value)), models.where(condition(ModelText.value))
-            below = select(ProductModel.id).where(ProductModel.parent_id.in_(models))
+            # the matching models and the sub-models below them, as one set: one lookup per product
+            with_below = models.union_all(select(ProductModel.id).where(ProductModel.parent_id.in_(models)))
             # parent_id IN (...) is NULL for a product without a model: the IS NOT NULL makes it false, so NOT works
-            return or_(product.id.in_(own), and_(product.parent_id.is_not(None), or_(product.parent_id.in_(models), product.parent_id.in_(below))))
+            return or_(product.id.in_(own), and_(product.parent_id.is_not(None), product.parent_id.in_(with_below)))
 
         if operator == "EMPTY":
             return not_(holders(Product))
