@@ -270,28 +270,45 @@ class _Utf8Lines:
 
 
 def _cell_text(value: Any) -> str:
+    """Return a field value as the text of a CSV cell or a schema.org property."""
     if type(value) is str:
-        return _clean(value)
-    if value is None:
-        return ""
+        return value if value.isprintable() else _UNWRITABLE.sub("", value)
+    convert = _CELL_OF_TYPE.get(type(value))
+    return convert(value) if convert is not None else _cell_other(value)
+
+
+def _cell_other(value: Any) -> str:
+    """Return the cell text of a value of a subclass of the types `_CELL_OF_TYPE` knows, or of any other type."""
     if isinstance(value, str):
         return _clean(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return f"{value:f}"
-    if isinstance(value, Money):
-        return f"{_money_text(value)} {_clean(value.currency)}"
-    if isinstance(value, Param):
-        unit = f" {_clean(value.unit)}" if value.unit else ""
-        return f"{_clean(value.name)}: {_cell_text(value.value)}{unit}"
-    if isinstance(value, list | tuple):
-        return "|".join(_cell_text(item) for item in value)
-    if isinstance(value, dict):
-        return _clean(orjson.dumps(_json_value(value)).decode())
-    if isinstance(value, date | datetime | time):
-        return value.isoformat()
+    for kind, convert in _CELL_OF_TYPE.items():
+        if isinstance(value, kind):
+            return convert(value)
     return _clean(str(value))
+
+
+def _param_cell(value: Param) -> str:
+    unit = f" {_clean(value.unit)}" if value.unit else ""
+    return f"{_clean(value.name)}: {_cell_text(value.value)}{unit}"
+
+
+# How each type a field holds becomes cell text, by exact type (`_cell_other` takes subclasses and the rest).
+_CELL_OF_TYPE: dict[type, Callable[[Any], str]] = {
+    type(None): lambda value: "",
+    bool: lambda value: "true" if value else "false",
+    int: str,
+    float: str,
+    Decimal: lambda value: f"{value:f}",
+    Money: lambda value: f"{_money_text(value)} {_clean(value.currency)}",
+    Param: _param_cell,
+    Measure: lambda value: _clean(str(value)),
+    list: lambda value: "|".join(_cell_text(item) for item in value),
+    tuple: lambda value: "|".join(_cell_text(item) for item in value),
+    dict: lambda value: _clean(orjson.dumps(_json_value(value)).decode()),
+    datetime: datetime.isoformat,
+    date: date.isoformat,
+    time: time.isoformat,
+}
 
 
 def _people_cell(value: Any) -> str:
