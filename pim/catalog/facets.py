@@ -7,11 +7,6 @@ codes and yes/no values in `product_facet`; numbers, measures (in their family's
 unit), prices (one row per currency) and dates (as day numbers) in `product_number`; single-line
 texts, lower-cased in every alphabet, in `product_text`. Filters on those attributes become
 index lookups, range scans, or scans of one attribute's short rows.
-
-Textareas are kept where they are written, not per product: a product's own in `product_text`,
-a model's own in `model_text`. A model's description is shared by all its variants; a copy per
-variant would make a table as big as the catalogue's values. Their filters find the matching
-models first, then the variants below them.
 """
 
 from __future__ import annotations
@@ -24,7 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Table, and_, bindparam, delete, select
 
 from pim import db
-from pim.catalog.models import ModelText, ProductFacet, ProductNumber, ProductText
+from pim.catalog.models import ProductFacet, ProductNumber, ProductText
 from pim.structure.models import AttributeType
 from pim.structure.snapshot import ALL_CHANNELS, ALL_LOCALES
 
@@ -40,14 +35,12 @@ NUMBERED_TYPES = frozenset({AttributeType.NUMBER, AttributeType.METRIC, Attribut
 NumberKey = tuple[int, str, str, str, float, int]
 NUMBER_COLUMNS = ("attribute_id", "scope", "locale", "unit", "value", "product_id")
 
+# Textareas are left out: long texts would make a copy as big as the catalogue's values.
 TEXTED_TYPES = frozenset({AttributeType.TEXT})
-# kept only where they are written (see above)
-LONG_TEXT_TYPES = frozenset({AttributeType.TEXTAREA})
 
 # (attribute id, channel, locale, product id, text lower-cased)
 TextKey = tuple[int, str, str, int, str]
 TEXT_COLUMNS = ("attribute_id", "scope", "locale", "product_id", "value")
-MODEL_TEXT_COLUMNS = ("attribute_id", "scope", "locale", "model_id", "value")
 
 
 def faceted_attributes(attributes: Iterable[Any]) -> dict[str, int]:
@@ -131,16 +124,16 @@ def number_rows(product_id: int, effective: Mapping[str, Any], numbered: Mapping
     return rows
 
 
-def texted_attributes(attributes: Iterable[Any], types: frozenset[AttributeType] = TEXTED_TYPES) -> dict[str, int]:
-    """Return the attribute ids by code of the attributes whose texts are kept (single-line texts, or with `types` textareas)."""
-    return {a.code: a.id for a in attributes if a.type in types}
+def texted_attributes(attributes: Iterable[Any]) -> dict[str, int]:
+    """Return the attribute ids by code of the attributes whose texts are kept."""
+    return {a.code: a.id for a in attributes if a.type in TEXTED_TYPES}
 
 
-def text_rows(owner_id: int, values: Mapping[str, Any], texted: Mapping[str, int]) -> list[TextKey]:
-    """Return the texts of a product or model, lower-cased as text filters compare them, from the given values."""
+def text_rows(product_id: int, effective: Mapping[str, Any], texted: Mapping[str, int]) -> list[TextKey]:
+    """Return the texts of a product, lower-cased as text filters compare them, from its values, own and inherited."""
     return [
-        (attribute_id, channel, language, owner_id, data.lower())
-        for attribute_id, channel, language, data in _held_values(values, texted)
+        (attribute_id, channel, language, product_id, data.lower())
+        for attribute_id, channel, language, data in _held_values(effective, texted)
         if data and isinstance(data, str)
     ]
 
@@ -153,19 +146,16 @@ class FacetBatch:
         self.options = faceted_attributes(attributes)
         self.numbers = numbered_attributes(attributes)
         self.texts = texted_attributes(attributes)
-        self.long_texts = texted_attributes(attributes, LONG_TEXT_TYPES)
         self.option_rows: list[FacetKey] = []
         self.number_rows: list[NumberKey] = []
         self.text_rows: list[TextKey] = []
         self.encoded: list[Any] | None = None
 
-    def add(self, product_id: int, effective: Mapping[str, Any], own: Mapping[str, Any]) -> None:
-        """Take the facets of one product from its values, own and inherited (`effective`), and its textareas from its own values."""
+    def add(self, product_id: int, effective: Mapping[str, Any]) -> None:
+        """Take the facets of one product from its values, own and inherited."""
         self.option_rows.extend(facet_rows(product_id, effective, self.options))
         self.number_rows.extend(number_rows(product_id, effective, self.numbers))
         self.text_rows.extend(text_rows(product_id, effective, self.texts))
-        if self.long_texts:
-            self.text_rows.extend(text_rows(product_id, own, self.long_texts))
 
     def prepare(self, written_ids: Sequence[int] = ()) -> None:
         """Put the rows in key order, each once, so each insert lands next to the previous one in the table's B-tree.
@@ -206,21 +196,14 @@ class FacetBatch:
             _replace(table, columns, rows, written_ids)
 
 
-def save_model_texts(models: Iterable[tuple[int, Mapping[str, Any]]], attributes: Iterable[Any], written_ids: Sequence[int]) -> None:
-    """Bring the stored textarea texts of product models in step with their own values, given as (model id, values)."""
-    long_texts = texted_attributes(attributes, LONG_TEXT_TYPES)
-    rows = sorted({row for model_id, values in models for row in text_rows(model_id, values, long_texts)})
-    _replace(ModelText.__table__, MODEL_TEXT_COLUMNS, rows, written_ids, owner="model_id")
-
-
-def _replace(table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], written_ids: Sequence[int], owner: str = "product_id") -> None:
-    """Write prepared rows of some products (or models), keeping those already stored and deleting those gone."""
+def _replace(table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], written_ids: Sequence[int]) -> None:
+    """Write prepared rows of some products, keeping those already stored and deleting those gone."""
     session = db.session
     stored: set[tuple[Any, ...]] = set()
     selected = [table.c[name] for name in columns]
     for start in range(0, len(written_ids), 900):
         chunk = written_ids[start : start + 900]
-        stored.update(tuple(row) for row in session.execute(select(*selected).where(table.c[owner].in_(chunk))))
+        stored.update(tuple(row) for row in session.execute(select(*selected).where(table.c.product_id.in_(chunk))))
     if stored:
         new = set(rows)
         gone = [key for key in stored if key not in new]

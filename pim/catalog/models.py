@@ -186,12 +186,10 @@ class ProductNumber(Base):
 
 
 class ProductText(Base):
-    """One text a product holds, lower-cased in every alphabet: each single-line text, its own or
-    inherited, and each textarea text of its own (a model's textareas are in `model_text`, so a
-    long description shared by a model's variants is kept once).
+    """One single-line text a product holds, its own or inherited, lower-cased in every alphabet.
 
     Text filters (CONTAINS, STARTS WITH, ...) and their match counts scan one attribute's
-    rows here instead of every product's values document.
+    short rows here instead of every product's values document.
     """
 
     __tablename__ = "product_text"
@@ -200,19 +198,6 @@ class ProductText(Base):
     scope: Mapped[str] = mapped_column(String(100), primary_key=True)
     locale: Mapped[str] = mapped_column(String(100), primary_key=True)
     product_id: Mapped[int] = mapped_column(primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
-
-
-class ModelText(Base):
-    """One textarea text a product model holds itself, lower-cased in every alphabet: textarea
-    filters find the models whose text matches here, then the variants below them."""
-
-    __tablename__ = "model_text"
-    __table_args__ = (Index("ix_model_text_model", "model_id"), {"sqlite_with_rowid": False})
-    attribute_id: Mapped[int] = mapped_column(primary_key=True)
-    scope: Mapped[str] = mapped_column(String(100), primary_key=True)
-    locale: Mapped[str] = mapped_column(String(100), primary_key=True)
-    model_id: Mapped[int] = mapped_column(primary_key=True)
     value: Mapped[str] = mapped_column(Text)
 
 

@@ -29,12 +29,11 @@ from sqlalchemy.exc import IntegrityError
 from pim import db
 from pim.actor import Actor, Source
 from pim.catalog.completeness import CompletenessCalculator
-from pim.catalog.facets import FacetBatch, save_model_texts
+from pim.catalog.facets import FacetBatch
 from pim.catalog.models import (
     Category,
     Completeness,
     MediaFile,
-    ModelText,
     Product,
     ProductAssociation,
     ProductCategory,
@@ -1025,7 +1024,7 @@ def _rows(works: list[_Work], structure: Structure, actor: Actor, new_ids: Seque
     insert_rows(UniqueValue.__table__, [{"attribute_id": a, "value": v, "product_id": w.product_id} for w in works for a, _c, v in w.unique_values])
     facets = FacetBatch(structure.attributes.values())
     for work in works:
-        facets.add(work.product_id, work.effective, work.values)
+        facets.add(work.product_id, work.effective)
     facets.prepare([w.product_id for w in old])
     insert_rows(ProductAssociation.__table__, _association_rows(works, ahead or {}))
     insert_rows(Version.__table__, version_rows("product", ((w.product_id, w.identifier, w.version, w.changes) for w in works), actor=actor, logged_at=now))
@@ -1494,7 +1493,6 @@ def _write_models(works: list[_ModelWork], actor: Actor) -> None:
             raise Conflict("A product model was changed by someone else meanwhile; reload it and apply your change again")
         for work in old:
             work.model_id, work.version = work.existing.id, work.existing.version + 1
-    save_model_texts(((w.model_id, w.values) for w in works), get_structure().attributes.values(), [w.model_id for w in old])
     record_versions(
         "product_model",
         ((w.model_id, w.existing.code if w.existing is not None else w.input.code, w.version, w.changes) for w in works),
@@ -1524,7 +1522,6 @@ def delete_product_model(code: str, *, actor: Actor) -> None:
         if children or variants:
             raise Conflict(f"Product model {code!r} has {children} sub-models and {variants} variant products; delete them first")
         record_versions("product_model", [(model.id, model.code, model.version + 1, {"deleted": {"old": False, "new": True}})], actor=actor)
-        session.execute(delete(ModelText).where(ModelText.model_id == model.id))
         session.delete(model)
 
 
@@ -1599,7 +1596,7 @@ def recompute_completeness(
                     for category_id in {lookups.categories[c][0] for c in [*row.categories, *inherited] if c in lookups.categories}:
                         category_rows.append({"product_id": row.id, "category_id": category_id})
                     search_rows.append((row.id, search_text_of(row.identifier, family, effective), True))
-                    facets.add(row.id, effective, row.values)
+                    facets.add(row.id, effective)
             stale = delete(Completeness).where(Completeness.product_id.in_(ids))
             if channel_filter is not None:
                 stale = stale.where(Completeness.channel_id.in_(channel_filter))

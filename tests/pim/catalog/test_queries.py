@@ -966,25 +966,6 @@ def test_textarea_filters_follow_changes_of_models_and_products(actor):
     assert "SPEAKER-AURORA-1" in find(on_ecommerce("EMPTY"))
 
 
-@pytest.mark.usefixtures("descriptions")
-def test_a_deleted_model_leaves_no_texts_behind(actor):
-    from sqlalchemy import func, select
-
-    from pim.catalog.models import ModelText, ProductModel
-    from pim.catalog.services import delete_product_model
-
-    save_product_model(
-        ProductModelInput("EMPTY_TEE", family_variant="apparel_size", values={"description": [described("ecommerce", "en_US", "<p>Soon.</p>")]}),
-        actor=actor,
-    )
-    model_id = db.session.scalar(select(ProductModel.id).where(ProductModel.code == "EMPTY_TEE"))
-    assert db.session.scalar(select(func.count()).select_from(ModelText).where(ModelText.model_id == model_id)) == 1
-
-    delete_product_model("EMPTY_TEE", actor=actor)
-
-    assert db.session.scalar(select(func.count()).select_from(ModelText).where(ModelText.model_id == model_id)) == 0
-
-
 # --- full-text search ----------------------------------------------------------------------
 
 
