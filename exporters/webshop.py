@@ -141,12 +141,8 @@ def _json_int(value: int) -> int | str:
 
 def _json_other(value: Any) -> Any:
     """Return a value of a subclass of the types `_JSON_OF_TYPE` knows as JSON data (a str or int enum member, say)."""
-    if isinstance(value, bool | float):
-        return value
     if isinstance(value, str):
         return _clean(value)
-    if isinstance(value, int):
-        return _json_int(value)
     for kind, convert in _JSON_OF_TYPE.items():
         if isinstance(value, kind):
             return convert(value)
