@@ -7,6 +7,12 @@ codes and yes/no values in `product_facet`; numbers, measures (in their family's
 unit), prices (one row per currency) and dates (as day numbers) in `product_number`; single-line
 texts, lower-cased in every alphabet, in `product_text`. Filters on those attributes become
 index lookups, range scans, or scans of one attribute's short rows.
+
+Textareas are kept where they are written, not per product: a product's own in
+`product_long_text`, a model's own in `model_long_text`. A model's description is shared by all
+its variants; a copy per variant would make a table as big as the catalogue's values. Their
+filters find the matching models first, then the variants below them. These tables have no key
+of their own, so a load appends their long rows instead of threading them into a B-tree.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Table, and_, bindparam, delete, select
 
 from pim import db
-from pim.catalog.models import ProductFacet, ProductNumber, ProductText
+from pim.catalog.models import ModelLongText, ProductFacet, ProductLongText, ProductNumber, ProductText
 from pim.structure.models import AttributeType
 from pim.structure.snapshot import ALL_CHANNELS, ALL_LOCALES
 
@@ -35,12 +41,18 @@ NUMBERED_TYPES = frozenset({AttributeType.NUMBER, AttributeType.METRIC, Attribut
 NumberKey = tuple[int, str, str, str, float, int]
 NUMBER_COLUMNS = ("attribute_id", "scope", "locale", "unit", "value", "product_id")
 
-# Textareas are left out: long texts would make a copy as big as the catalogue's values.
 TEXTED_TYPES = frozenset({AttributeType.TEXT})
+# kept only where they are written (see above)
+LONG_TEXT_TYPES = frozenset({AttributeType.TEXTAREA})
 
 # (attribute id, channel, locale, product id, text lower-cased)
 TextKey = tuple[int, str, str, int, str]
 TEXT_COLUMNS = ("attribute_id", "scope", "locale", "product_id", "value")
+
+# (product or model id, attribute id, channel, locale, text lower-cased): in the order of the owners' ids
+LongTextKey = tuple[int, int, str, str, str]
+LONG_TEXT_COLUMNS = ("product_id", "attribute_id", "scope", "locale", "value")
+MODEL_LONG_TEXT_COLUMNS = ("model_id", "attribute_id", "scope", "locale", "value")
 
 
 def faceted_attributes(attributes: Iterable[Any]) -> dict[str, int]:
@@ -124,9 +136,9 @@ def number_rows(product_id: int, effective: Mapping[str, Any], numbered: Mapping
     return rows
 
 
-def texted_attributes(attributes: Iterable[Any]) -> dict[str, int]:
-    """Return the attribute ids by code of the attributes whose texts are kept."""
-    return {a.code: a.id for a in attributes if a.type in TEXTED_TYPES}
+def texted_attributes(attributes: Iterable[Any], types: frozenset[AttributeType] = TEXTED_TYPES) -> dict[str, int]:
+    """Return the attribute ids by code of the attributes whose texts are kept (single-line texts, or with `types` textareas)."""
+    return {a.code: a.id for a in attributes if a.type in types}
 
 
 def text_rows(product_id: int, effective: Mapping[str, Any], texted: Mapping[str, int]) -> list[TextKey]:
@@ -134,6 +146,15 @@ def text_rows(product_id: int, effective: Mapping[str, Any], texted: Mapping[str
     return [
         (attribute_id, channel, language, product_id, data.lower())
         for attribute_id, channel, language, data in _held_values(effective, texted)
+        if data and isinstance(data, str)
+    ]
+
+
+def long_text_rows(owner_id: int, values: Mapping[str, Any], long_texts: Mapping[str, int]) -> list[LongTextKey]:
+    """Return the textarea texts a product or model holds itself, lower-cased as text filters compare them."""
+    return [
+        (owner_id, attribute_id, channel, language, data.lower())
+        for attribute_id, channel, language, data in _held_values(values, long_texts)
         if data and isinstance(data, str)
     ]
 
@@ -146,16 +167,28 @@ class FacetBatch:
         self.options = faceted_attributes(attributes)
         self.numbers = numbered_attributes(attributes)
         self.texts = texted_attributes(attributes)
+        self.long_texts = texted_attributes(attributes, LONG_TEXT_TYPES)
         self.option_rows: list[FacetKey] = []
         self.number_rows: list[NumberKey] = []
         self.text_rows: list[TextKey] = []
+        self.long_text_rows: list[LongTextKey] = []
         self.encoded: list[Any] | None = None
 
-    def add(self, product_id: int, effective: Mapping[str, Any]) -> None:
-        """Take the facets of one product from its values, own and inherited."""
+    def add(self, product_id: int, effective: Mapping[str, Any], own: Mapping[str, Any]) -> None:
+        """Take the facets of one product from its values, own and inherited (`effective`), and its textareas from its own values."""
         self.option_rows.extend(facet_rows(product_id, effective, self.options))
         self.number_rows.extend(number_rows(product_id, effective, self.numbers))
         self.text_rows.extend(text_rows(product_id, effective, self.texts))
+        if self.long_texts:
+            self.long_text_rows.extend(long_text_rows(product_id, own, self.long_texts))
+
+    def _tables(self) -> tuple[tuple[Table, Sequence[str], list[Any]], ...]:
+        return (
+            (ProductFacet.__table__, FACET_COLUMNS, self.option_rows),
+            (ProductNumber.__table__, NUMBER_COLUMNS, self.number_rows),
+            (ProductText.__table__, TEXT_COLUMNS, self.text_rows),
+            (ProductLongText.__table__, LONG_TEXT_COLUMNS, self.long_text_rows),
+        )
 
     def prepare(self, written_ids: Sequence[int] = ()) -> None:
         """Put the rows in key order, each once, so each insert lands next to the previous one in the table's B-tree.
@@ -166,16 +199,10 @@ class FacetBatch:
         self.option_rows = sorted(set(self.option_rows))
         self.number_rows = sorted(set(self.number_rows))
         self.text_rows = sorted(set(self.text_rows))
+        self.long_text_rows = sorted(set(self.long_text_rows))
         self.encoded = None
         if not written_ids:
-            self.encoded = [
-                db.encode_records(table, columns, rows)
-                for table, columns, rows in (
-                    (ProductFacet.__table__, FACET_COLUMNS, self.option_rows),
-                    (ProductNumber.__table__, NUMBER_COLUMNS, self.number_rows),
-                    (ProductText.__table__, TEXT_COLUMNS, self.text_rows),
-                )
-            ]
+            self.encoded = [db.encode_records(table, columns, rows) for table, columns, rows in self._tables()]
 
     def save(self, written_ids: Sequence[int]) -> None:
         """Bring the stored facets in step: insert the new, delete the gone, keep the rest.
@@ -183,11 +210,7 @@ class FacetBatch:
         `written_ids` are the products that may have facets stored already; a re-import that
         changes no value then writes nothing here. The rows must have been prepared.
         """
-        tables = (
-            (ProductFacet.__table__, FACET_COLUMNS, self.option_rows),
-            (ProductNumber.__table__, NUMBER_COLUMNS, self.number_rows),
-            (ProductText.__table__, TEXT_COLUMNS, self.text_rows),
-        )
+        tables = self._tables()
         if self.encoded is not None and not written_ids:
             for (table, columns, _rows), payload in zip(tables, self.encoded, strict=True):
                 db.write_encoded(table, columns, payload)
@@ -196,14 +219,21 @@ class FacetBatch:
             _replace(table, columns, rows, written_ids)
 
 
-def _replace(table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], written_ids: Sequence[int]) -> None:
-    """Write prepared rows of some products, keeping those already stored and deleting those gone."""
+def save_model_texts(models: Iterable[tuple[int, Mapping[str, Any]]], attributes: Iterable[Any], written_ids: Sequence[int]) -> None:
+    """Bring the stored textarea texts of product models in step with their own values, given as (model id, values)."""
+    long_texts = texted_attributes(attributes, LONG_TEXT_TYPES)
+    rows = sorted({row for model_id, values in models for row in long_text_rows(model_id, values, long_texts)})
+    _replace(ModelLongText.__table__, MODEL_LONG_TEXT_COLUMNS, rows, written_ids, owner="model_id")
+
+
+def _replace(table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], written_ids: Sequence[int], owner: str = "product_id") -> None:
+    """Write prepared rows of some products (or models), keeping those already stored and deleting those gone."""
     session = db.session
     stored: set[tuple[Any, ...]] = set()
     selected = [table.c[name] for name in columns]
     for start in range(0, len(written_ids), 900):
         chunk = written_ids[start : start + 900]
-        stored.update(tuple(row) for row in session.execute(select(*selected).where(table.c.product_id.in_(chunk))))
+        stored.update(tuple(row) for row in session.execute(select(*selected).where(table.c[owner].in_(chunk))))
     if stored:
         new = set(rows)
         gone = [key for key in stored if key not in new]

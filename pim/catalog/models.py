@@ -201,6 +201,39 @@ class ProductText(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class ProductLongText(Base):
+    """One textarea text a product holds itself, lower-cased in every alphabet.
+
+    Textarea filters scan these rows instead of every product's values document. The table has
+    no key of its own (a heap on PostgreSQL, a rowid table on SQLite): a bulk load appends its
+    rows; small indexes find the rows of a product, and those of one attribute, channel and
+    locale. A model's texts are in `model_long_text`, kept once for all its variants.
+    """
+
+    __tablename__ = "product_long_text"
+    __table_args__ = (Index("ix_product_long_text_product", "product_id"), Index("ix_product_long_text_slot", "attribute_id", "scope", "locale"))
+    __mapper_args__ = {"primary_key": ["product_id", "attribute_id", "scope", "locale"]}
+    product_id: Mapped[int] = mapped_column()
+    attribute_id: Mapped[int] = mapped_column()
+    scope: Mapped[str] = mapped_column(String(100))
+    locale: Mapped[str] = mapped_column(String(100))
+    value: Mapped[str] = mapped_column(Text)
+
+
+class ModelLongText(Base):
+    """One textarea text a product model holds itself, lower-cased in every alphabet: textarea
+    filters find the models whose text matches here, then the variants below them."""
+
+    __tablename__ = "model_long_text"
+    __table_args__ = (Index("ix_model_long_text_model", "model_id"), Index("ix_model_long_text_slot", "attribute_id", "scope", "locale"))
+    __mapper_args__ = {"primary_key": ["model_id", "attribute_id", "scope", "locale"]}
+    model_id: Mapped[int] = mapped_column()
+    attribute_id: Mapped[int] = mapped_column()
+    scope: Mapped[str] = mapped_column(String(100))
+    locale: Mapped[str] = mapped_column(String(100))
+    value: Mapped[str] = mapped_column(Text)
+
+
 class UniqueValue(Base):
     """The value of a unique attribute (an EAN) held by a product, unique across the catalogue."""
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -45,8 +45,20 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement, Select
 
 from pim import db
-from pim.catalog.facets import FACETED_TYPES, NUMBERED_TYPES, TEXTED_TYPES, day_number, slot
-from pim.catalog.models import Category, Completeness, Product, ProductCategory, ProductFacet, ProductModel, ProductNumber, ProductText, identifier_key
+from pim.catalog.facets import FACETED_TYPES, LONG_TEXT_TYPES, NUMBERED_TYPES, TEXTED_TYPES, day_number, slot
+from pim.catalog.models import (
+    Category,
+    Completeness,
+    ModelLongText,
+    Product,
+    ProductCategory,
+    ProductFacet,
+    ProductLongText,
+    ProductModel,
+    ProductNumber,
+    ProductText,
+    identifier_key,
+)
 from pim.catalog.search import match_condition
 from pim.errors import ErrorCode, Invalid
 from pim.structure.models import AttributeType
@@ -363,6 +375,8 @@ class _Builder:
             return self.number(attribute, path, operator, value, name)
         if kind in TEXTED_TYPES and operator in _TEXT_OPERATORS:
             return self.text(attribute, path, operator, value, name)
+        if kind in LONG_TEXT_TYPES and operator in _TEXT_OPERATORS:
+            return self.long_text(attribute, path, operator, value, name)
         if operator in ("EMPTY", "NOT EMPTY"):
             present = self.any_document(attribute, lambda d: self.scalar(d, path).is_not(None))
             return not_(present) if operator == "EMPTY" else present
@@ -445,6 +459,60 @@ class _Builder:
         if operator == "DOES NOT CONTAIN":
             return self.holding(ProductText.product_id, held, but_not=[matches])
         return self.holding(ProductText.product_id, [*held, matches])
+
+    def long_text(self, attribute: AttributeInfo, path: tuple[str, str, str], operator: str, value: Any, name: str) -> ColumnElement[bool]:
+        """Compare textarea texts, lower-cased in every alphabet, through the rows of the products
+        and models that hold them: the matching models' variants are found by their parent."""
+        scope, locale = slot(path[1], path[2])
+
+        def holders(product: Any, condition: Callable[[Any], ColumnElement[bool]] | None = None) -> ColumnElement[bool]:
+            # products holding a text that meets the condition: their own, their model's or its parent model's
+            own = select(ProductLongText.product_id).where(
+                ProductLongText.attribute_id == attribute.id, ProductLongText.scope == scope, ProductLongText.locale == locale
+            )
+            models = select(ModelLongText.model_id).where(
+                ModelLongText.attribute_id == attribute.id, ModelLongText.scope == scope, ModelLongText.locale == locale
+            )
+            if condition is not None:
+                own, models = own.where(condition(ProductLongText.value)), models.where(condition(ModelLongText.value))
+            # the matching models (their texts scanned once) and the sub-models below them, as one
+            # set: one lookup per product
+            matched = models.cte().prefix_with("MATERIALIZED")
+            with_below = select(matched.c.model_id).union_all(select(ProductModel.id).where(ProductModel.parent_id.in_(select(matched.c.model_id))))
+            # parent_id IN (...) is NULL for a product without a model: the IS NOT NULL makes it false, so NOT works
+            return or_(product.id.in_(own), and_(product.parent_id.is_not(None), product.parent_id.in_(with_below)))
+
+        if operator == "EMPTY":
+            return not_(holders(Product))
+        if operator == "NOT EMPTY":
+            return holders(Product)
+        if operator in ("=", "IN", "!=", "NOT IN"):
+            if operator in ("=", "!=") and not isinstance(value, str):
+                raise _bad(name, f"Filter on {name!r} compares with a text, got {value!r}")
+            texts = [value] if operator in ("=", "!=") else [str(v) for v in _list(value, name)]
+            lowered = [text.lower() for text in texts]
+            # the lower-cased texts narrow the products down; the exact texts are compared on those alone
+            product, parent, grandparent = aliased(Product), aliased(ProductModel), aliased(ProductModel)
+            exact = (
+                select(product.id)
+                .outerjoin(parent, parent.id == product.parent_id)
+                .outerjoin(grandparent, grandparent.id == parent.parent_id)
+                .where(
+                    holders(product, lambda column: column.in_(lowered)),
+                    or_(*(self.scalar(d, path).in_(texts) for d in (product.values, parent.values, grandparent.values))),
+                )
+            )
+            if operator in ("=", "IN"):
+                return Product.id.in_(exact)
+            if self.dialect == "postgresql":
+                return and_(holders(Product), ~exact.where(product.id == Product.id).exists())
+            return and_(holders(Product), Product.id.not_in(exact))
+        if not isinstance(value, str):
+            raise _bad(name, f"Filter on {name!r} compares with a text, got {value!r}")
+        matching = holders(Product, lambda column: self.lowered_match(column, operator, value))
+        if operator == "DOES NOT CONTAIN":
+            return and_(holders(Product), not_(matching))
+        return matching
 
     def lowered_match(self, column: Any, operator: str, value: str) -> ColumnElement[bool]:
         """Match a column of lower-cased texts against a text for STARTS WITH, ENDS WITH or (DOES NOT) CONTAIN."""

@@ -29,15 +29,17 @@ from sqlalchemy.exc import IntegrityError
 from pim import db
 from pim.actor import Actor, Source
 from pim.catalog.completeness import CompletenessCalculator
-from pim.catalog.facets import FacetBatch
+from pim.catalog.facets import FacetBatch, save_model_texts
 from pim.catalog.models import (
     Category,
     Completeness,
     MediaFile,
+    ModelLongText,
     Product,
     ProductAssociation,
     ProductCategory,
     ProductFacet,
+    ProductLongText,
     ProductModel,
     ProductNumber,
     ProductText,
@@ -1024,7 +1026,7 @@ def _rows(works: list[_Work], structure: Structure, actor: Actor, new_ids: Seque
     insert_rows(UniqueValue.__table__, [{"attribute_id": a, "value": v, "product_id": w.product_id} for w in works for a, _c, v in w.unique_values])
     facets = FacetBatch(structure.attributes.values())
     for work in works:
-        facets.add(work.product_id, work.effective)
+        facets.add(work.product_id, work.effective, work.values)
     facets.prepare([w.product_id for w in old])
     insert_rows(ProductAssociation.__table__, _association_rows(works, ahead or {}))
     insert_rows(Version.__table__, version_rows("product", ((w.product_id, w.identifier, w.version, w.changes) for w in works), actor=actor, logged_at=now))
@@ -1061,7 +1063,8 @@ def _store(rows: _Rows) -> None:
 
 
 def delete_derived_rows(
-    product_ids: Sequence[int], tables: Sequence[Any] = (ProductCategory, Completeness, UniqueValue, ProductFacet, ProductNumber, ProductText)
+    product_ids: Sequence[int],
+    tables: Sequence[Any] = (ProductCategory, Completeness, UniqueValue, ProductFacet, ProductNumber, ProductText, ProductLongText),
 ) -> None:
     """Delete what the write path derived from some products: categories, completeness, unique values, facets."""
     for chunk in _chunks(product_ids, 900):
@@ -1493,6 +1496,7 @@ def _write_models(works: list[_ModelWork], actor: Actor) -> None:
             raise Conflict("A product model was changed by someone else meanwhile; reload it and apply your change again")
         for work in old:
             work.model_id, work.version = work.existing.id, work.existing.version + 1
+    save_model_texts(((w.model_id, w.values) for w in works), get_structure().attributes.values(), [w.model_id for w in old])
     record_versions(
         "product_model",
         ((w.model_id, w.existing.code if w.existing is not None else w.input.code, w.version, w.changes) for w in works),
@@ -1522,6 +1526,7 @@ def delete_product_model(code: str, *, actor: Actor) -> None:
         if children or variants:
             raise Conflict(f"Product model {code!r} has {children} sub-models and {variants} variant products; delete them first")
         record_versions("product_model", [(model.id, model.code, model.version + 1, {"deleted": {"old": False, "new": True}})], actor=actor)
+        session.execute(delete(ModelLongText).where(ModelLongText.model_id == model.id))
         session.delete(model)
 
 
@@ -1596,7 +1601,7 @@ def recompute_completeness(
                     for category_id in {lookups.categories[c][0] for c in [*row.categories, *inherited] if c in lookups.categories}:
                         category_rows.append({"product_id": row.id, "category_id": category_id})
                     search_rows.append((row.id, search_text_of(row.identifier, family, effective), True))
-                    facets.add(row.id, effective)
+                    facets.add(row.id, effective, row.values)
             stale = delete(Completeness).where(Completeness.product_id.in_(ids))
             if channel_filter is not None:
                 stale = stale.where(Completeness.channel_id.in_(channel_filter))

@@ -112,7 +112,7 @@ def test_upgrade_stops_and_names_identifiers_that_differ_only_in_case(backend, t
 
 
 def test_upgrade_builds_the_facets_the_write_path_keeps(committed_app, actor):
-    """A catalogue from before facets gets, on upgrade, exactly the option, number and text rows saving would write."""
+    """A catalogue from before facets gets, on upgrade, exactly the option, number and text rows (textareas of models included) saving would write."""
     from alembic import command
 
     from pim.demo import install_demo_structure, load_demo
@@ -124,6 +124,8 @@ def test_upgrade_builds_the_facets_the_write_path_keeps(committed_app, actor):
         "SELECT attribute_id, scope, locale, unit, value, product_id FROM product_number ORDER BY product_id, attribute_id, scope, locale, unit, value"
     )
     texts = text("SELECT attribute_id, scope, locale, product_id, value FROM product_text ORDER BY product_id, attribute_id, scope, locale")
+    long_texts = text("SELECT product_id, attribute_id, scope, locale, value FROM product_long_text ORDER BY product_id, attribute_id, scope, locale")
+    model_texts = text("SELECT model_id, attribute_id, scope, locale, value FROM model_long_text ORDER BY model_id, attribute_id, scope, locale")
     with committed_app.app_context():
         install_demo_structure()
         load_demo(products=300)
@@ -132,11 +134,13 @@ def test_upgrade_builds_the_facets_the_write_path_keeps(committed_app, actor):
         written = connection.execute(facets).all()
         written_numbers = connection.execute(numbers).all()
         written_texts = connection.execute(texts).all()
+        written_long_texts = connection.execute(long_texts).all()
+        written_model_texts = connection.execute(model_texts).all()
         variants = connection.scalar(text("SELECT count(*) FROM product WHERE parent_id IS NOT NULL"))
     with engine.begin() as connection:
         command.downgrade(alembic_config(connection=connection), "0005")
     with engine.connect() as connection:
-        assert {"product_facet", "product_number", "product_text"}.isdisjoint(inspect(connection).get_table_names())
+        assert {"product_facet", "product_number", "product_text", "product_long_text", "model_long_text"}.isdisjoint(inspect(connection).get_table_names())
 
     upgrade(engine)
 
@@ -144,9 +148,14 @@ def test_upgrade_builds_the_facets_the_write_path_keeps(committed_app, actor):
         assert connection.execute(facets).all() == written
         assert connection.execute(numbers).all() == written_numbers
         assert connection.execute(texts).all() == written_texts
+        assert connection.execute(long_texts).all() == written_long_texts
+        assert connection.execute(model_texts).all() == written_model_texts
     assert variants > 50
     assert len(written) > 300 * 3
     # prices in three currencies on four channels, measures and dates, own and inherited
     assert len(written_numbers) > 300 * 10
     # names in three locales, materials, countries of origin
     assert len(written_texts) > 300 * 3
+    # descriptions of single products; the models' in each channel and locale, once for all their variants
+    assert len(written_long_texts) > 100
+    assert len(written_model_texts) > 100

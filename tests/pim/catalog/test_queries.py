@@ -966,6 +966,33 @@ def test_textarea_filters_follow_changes_of_models_and_products(actor):
     assert "SPEAKER-AURORA-1" in find(on_ecommerce("EMPTY"))
 
 
+@pytest.mark.usefixtures("descriptions")
+def test_a_deleted_model_or_product_leaves_no_texts_behind(actor):
+    from sqlalchemy import func, select
+
+    from pim.catalog.models import ModelLongText, Product, ProductLongText, ProductModel
+    from pim.catalog.services import delete_product, delete_product_model
+
+    save_product_model(
+        ProductModelInput("EMPTY_TEE", family_variant="apparel_size", values={"description": [described("ecommerce", "en_US", "<p>Soon.</p>")]}),
+        actor=actor,
+    )
+    model_id = db.session.scalar(select(ProductModel.id).where(ProductModel.code == "EMPTY_TEE"))
+    speaker_id = db.session.scalar(select(Product.id).where(Product.identifier == "SPEAKER-AURORA-1"))
+
+    def rows(table, owner, owner_id):
+        return db.session.scalar(select(func.count()).select_from(table).where(owner == owner_id))
+
+    assert rows(ModelLongText, ModelLongText.model_id, model_id) == 1
+    assert rows(ProductLongText, ProductLongText.product_id, speaker_id) > 0
+
+    delete_product_model("EMPTY_TEE", actor=actor)
+    delete_product("SPEAKER-AURORA-1", actor=actor)
+
+    assert rows(ModelLongText, ModelLongText.model_id, model_id) == 0
+    assert rows(ProductLongText, ProductLongText.product_id, speaker_id) == 0
+
+
 # --- full-text search ----------------------------------------------------------------------
 
 
