@@ -89,7 +89,9 @@ class Product(Base):
     __table_args__ = (
         UniqueConstraint("parent_id", "axis_key"),
         # Keyset pages sorted by update time: the id breaks ties so a page never sorts a tie group.
-        Index("ix_product_updated", "updated_at", "id"),
+        # PostgreSQL keeps the parent beside them, so filters that test it (textareas, inherited
+        # values) walk the index without reading each product.
+        Index("ix_product_updated", "updated_at", "id", postgresql_include=["parent_id"]),
         Index("ix_product_family_updated", "family_id", "updated_at", "id"),
         Index("ix_product_enabled_updated", "is_enabled", "updated_at", "id"),
         # Walking enabled products by key (exports, grids sorted by id): without it SQLite answers
