@@ -703,6 +703,8 @@ def run_export(
     sink = FolderSink(temp)
     counts = _Counts()
     digests = _Digests(folder / f"{TEMP_PREFIX}{stamp}-{run_id}.digests")
+    # where a helper process leaves the batches it resolved (removed at the end, or by the next run)
+    spool = folder / f"{TEMP_PREFIX}{stamp}-{run_id}.batches"
     items: Iterator[Record | RecordGroup] | None = None
     try:
         resolver = Resolver(profile, definition, feed_format, structure)
@@ -712,7 +714,7 @@ def run_export(
             # a whole run: the hashes of products it will not read go (a delta, or a run of a few
             # SKUs, leaves the other products' hashes as they were)
             digests.removed.extend(_unselected(profile.id, definition))
-        items = _items(resolver, definition, feed_format, settings, report, counts, digests, reporter, changed_since, skus)
+        items = _items(resolver, definition, feed_format, settings, report, counts, digests, reporter, changed_since, skus, spool)
         feed_format.rejected = []
         feed_format.warnings = []
         with fewer_collections():
@@ -1072,6 +1074,7 @@ def _resolved_batches(
     batches: Iterator[list[int]],
     reporter: Progress,
     keeps_digests: bool,
+    spool: Path,
 ) -> Iterator[_Batch]:
     """Yield every batch resolved, in order; on a big run a helper process resolves part of them.
 
@@ -1086,7 +1089,7 @@ def _resolved_batches(
     numbered = enumerate(batches)
     if may_help and int(current_app.config.get("EXPORT_HELPER_AFTER", HELPER_AFTER)) <= 0:
         # from the first batch on: the helper is waited for, so it resolves its share of any run
-        helper = _Helper(resolver, settings, keeps_digests)
+        helper = _Helper(resolver, settings, keeps_digests, spool)
         helper.wait_until_ready()
 
     def next_batch() -> tuple[int, list[int]] | None:
@@ -1117,7 +1120,7 @@ def _resolved_batches(
                 local[number] = _resolve_rows(resolver, definition, feed_format, settings, resolver.rows(ids), keeps_digests)
                 resolved_here += len(ids)
                 if helper is None and may_help and resolved_here >= int(current_app.config.get("EXPORT_HELPER_AFTER", HELPER_AFTER)):
-                    helper = _Helper(resolver, settings, keeps_digests)
+                    helper = _Helper(resolver, settings, keeps_digests, spool)
                 continue
             if not waiting:
                 return
@@ -1144,13 +1147,25 @@ class _Helper:
 
     It is a fresh interpreter started with this module (not a fork, which is unsafe in a process
     with threads, nor multiprocessing's spawn, which runs the caller's main module again); the
-    two talk over its standard input and output, one pickled message at a time.
+    two talk over its standard input and output, one small pickled message at a time. A resolved
+    batch (a megabyte or so) goes through a file in `spool` instead: through the pipe, the helper
+    waited for this process's reading thread to drain it 64 KB at a time, and that thread gets
+    the interpreter's lock only every few milliseconds while this one resolves and writes.
     """
 
-    def __init__(self, resolver: Resolver, settings: FeedSettings, keeps_digests: bool):
+    def __init__(self, resolver: Resolver, settings: FeedSettings, keeps_digests: bool, spool: Path):
         config = {key: value for key, value in current_app.config.items() if _is_picklable(value)}
         config["INSTANCE_PATH"] = current_app.instance_path
-        setup = {"config": config, "profile": resolver.profile.code, "now": resolver.context.now, "settings": settings, "keeps_digests": keeps_digests}
+        spool.mkdir(exist_ok=True)
+        self.spool = spool
+        setup = {
+            "config": config,
+            "profile": resolver.profile.code,
+            "now": resolver.context.now,
+            "settings": settings,
+            "keeps_digests": keeps_digests,
+            "spool": str(spool),
+        }
         paths = [entry for entry in sys.path if entry and os.path.isdir(entry)]
         environment = {**os.environ, "PYTHONPATH": os.pathsep.join([*paths, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
         self.process = subprocess.Popen(  # noqa: S603 - this interpreter, this module
@@ -1170,7 +1185,7 @@ class _Helper:
         self.ready = False
         self.failed = False
         self.in_flight = 0
-        self.done: dict[int, bytes] = {}
+        self.done: set[int] = set()
         try:
             _write_message(self.input, setup)
         except OSError as exc:
@@ -1194,7 +1209,7 @@ class _Helper:
             self.ready = True
         elif kind == "batch":
             assert number is not None
-            self.done[number] = payload  # still pickled: see take()
+            self.done.add(number)  # still in its file: see take()
             self.in_flight -= 1
         elif not self.ready:
             # it could not start: this process resolves everything, as on one core
@@ -1236,10 +1251,14 @@ class _Helper:
         while number not in self.done:
             self._receive(block=True)
         self.taken += 1
-        # a batch is unpickled only when its turn to be written comes: batches waiting for theirs
-        # take a third of the memory as bytes, and their many small objects are made and freed by
-        # this thread, which keeps the heap from fragmenting over a long run
-        return pickle.loads(self.done.pop(number))
+        self.done.discard(number)
+        # a batch is read only when its turn to be written comes: batches waiting for theirs stay
+        # on disk (in the page cache), and their many small objects are made and freed by this
+        # thread, which keeps the heap from fragmenting over a long run
+        path = _spooled(self.spool, number)
+        data = path.read_bytes()
+        path.unlink()
+        return pickle.loads(data)  # noqa: S301 - written by this run's helper
 
     def close(self) -> None:
         """Stop the helper: with no batch left it ends by itself, otherwise (a failed or cancelled run) it is ended."""
@@ -1255,7 +1274,13 @@ class _Helper:
             self.process.kill()
             self.process.wait()
         self.reader.join(timeout=10)
+        shutil.rmtree(self.spool, ignore_errors=True)
         logger.info("Helper process %d resolved %d batches", self.process.pid, self.taken)
+
+
+def _spooled(spool: Path, number: int) -> Path:
+    """Return the file a helper leaves a resolved batch in."""
+    return spool / f"{number}.batch"
 
 
 def _is_picklable(value: Any) -> bool:
@@ -1299,12 +1324,14 @@ def serve_helper() -> None:
             structure = get_structure()
             definition, feed_format = load_definition(profile, structure)
             resolver = Resolver(profile, definition, feed_format, structure, now=setup["now"])
-            settings, keeps_digests = setup["settings"], setup["keeps_digests"]
+            settings, keeps_digests, spool = setup["settings"], setup["keeps_digests"], Path(setup["spool"])
             _write_message(replies, ("ready", None, None))
             while (task := _read_message(requests)) is not None:
                 number, ids = task
                 batch = _resolve_rows(resolver, definition, feed_format, settings, resolver.rows(ids), keeps_digests)
-                _write_message(replies, ("batch", number, pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)))
+                # written whole before the message that names it
+                _spooled(spool, number).write_bytes(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+                _write_message(replies, ("batch", number, None))
     except BrokenPipeError:
         return
     except BaseException as exc:  # reported to the exporting process, which raises it
@@ -1379,7 +1406,8 @@ def _items(
     digests: _Digests,
     reporter: Progress,
     changed_since: dt.datetime | None,
-    skus: Sequence[str] | None = None,
+    skus: Sequence[str] | None,
+    spool: Path,
 ) -> Iterator[Record | RecordGroup]:
     """Yield the records the feed takes, reporting every product left out.
 
@@ -1402,7 +1430,7 @@ def _items(
     grouped = feed_format.is_grouped
     previous_of = _previous_reader(profile_id)
     batches = _id_batches(definition, extra, grouped)
-    for resolved, groups, group_images in _resolved_batches(resolver, definition, feed_format, settings, batches, reporter, keeps_digests):
+    for resolved, groups, group_images in _resolved_batches(resolver, definition, feed_format, settings, batches, reporter, keeps_digests, spool):
         previous = {product_id: (digest, sku) for product_id, digest, sku in previous_of.rows([item[0] for item in resolved])} if keeps_digests else {}
         counts.seen += len(resolved)
         image_keys = {key for item in resolved for key in item[4]} | group_images

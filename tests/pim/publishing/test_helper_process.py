@@ -40,6 +40,8 @@ def test_a_helper_process_publishes_the_same_feeds_byte_for_byte(committed_app, 
                 for preset in PRESETS:
                     result = run_export(preset)
                     outputs[(helper, preset)] = (published(result.folder), result.exported, result.skipped)
+                    # the batches the helper handed over through files are gone with the run
+                    assert [path.name for path in result.folder.parent.iterdir() if path.name.startswith(".tmp-")] == []
                     db.session.remove()
                 started = [record for record in caplog.records if "resolves ahead in helper process" in record.getMessage()]
                 batches = [int(m.group(1)) for record in caplog.records if (m := re.search(r"resolved (\d+) batches", record.getMessage()))]
