@@ -244,8 +244,10 @@ class Resolver:
         self._read_rows = _ByIds(select(*self.row_columns), Product.id)
         self._read_categories = _ByIds(select(ProductCategory.product_id, ProductCategory.category_id), ProductCategory.product_id)
         self._read_incomplete = _ByIds(
+            # `+ 0`: a batch's rows are found by their key's product range; on the channel and
+            # locale, SQLite would walk every incomplete product of the channel for each batch
             select(Completeness.product_id, Completeness.missing_attributes).where(
-                Completeness.channel_id == self.channel.id, Completeness.locale_id == self.locale_id
+                Completeness.channel_id + 0 == self.channel.id, Completeness.locale_id + 0 == self.locale_id
             ),
             Completeness.product_id,
         )
