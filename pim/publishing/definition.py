@@ -3,8 +3,8 @@
 A definition is data (YAML in `channels/` presets and in users' version control). It names a
 channel, a feed format, the locale and currency values are read in, which products it takes
 (a filter in the query service's syntax) and, per channel field, where the value comes from
-and how it is transformed. `check_definition` lists every problem at once; `compile_fields`
-turns the mapping into one function per field, built once per run.
+and how it is transformed. `check_definition` lists every problem at once; `compile_record`
+turns the mapping into one function returning a record's fields, built once per run.
 """
 
 from __future__ import annotations
@@ -552,57 +552,116 @@ def _same(data: Any) -> Any:
     return data
 
 
+# attribute types whose data is always a text or a list (the write path checks it): empty is falsy
+_TEXT_OR_LIST = frozenset(
+    {
+        AttributeType.IDENTIFIER,
+        AttributeType.TEXT,
+        AttributeType.TEXTAREA,
+        AttributeType.DATE,
+        AttributeType.SIMPLE_SELECT,
+        AttributeType.MULTI_SELECT,
+        AttributeType.PRICE_COLLECTION,
+        AttributeType.IMAGE,
+        AttributeType.FILE,
+    }
+)
+
+
+def _filled(attribute: AttributeInfo) -> str:
+    """Return the source of the test that an attribute's data `d` is filled (not None, "" or [])."""
+    # a boolean's False and a number's 0 are filled
+    return "d" if attribute.type in _TEXT_OR_LIST else "d is not None and d != '' and d != []"
+
+
+def _read_source(attribute: AttributeInfo, locale: str, scopes: Sequence[str]) -> list[str]:
+    """Return source lines that set `d` to one value's data in the document `values`, as `read_raw`
+    reads it, with every key written out (`d` may be left "" or [] where `read_raw` says None)."""
+    locale_key = locale if attribute.is_localizable else ALL_LOCALES
+    lines = [f"s = values.get({attribute.code!r})", "d = None", "if s:"]
+    indent = "    "
+    chain = scopes if attribute.is_scopable else (ALL_CHANNELS,)
+    for index, scope in enumerate(chain):
+        lines += [f"{indent}l = s.get({scope!r})", f"{indent}if l:", f"{indent}    d = l.get({locale_key!r})"]
+        if index < len(chain) - 1:
+            # the next scope is a fallback, read only where this one has no value
+            lines.append(f"{indent}if not ({_filled(attribute)}):")
+            indent += "    "
+    if not chain:
+        lines.append(f"{indent}pass")
+    return lines
+
+
+def _generated(name: str, parameter: str, body: list[str], names: Mapping[str, Any]) -> Callable[..., Any]:
+    """Return the function `name(parameter)` made of `body` (source lines), which may use `names`.
+
+    Compiled fields are generated as source so a record's fields are read in one call, with each
+    attribute code, channel and locale written in as a constant instead of looked up per value.
+    Only codes and names given here as `repr` literals reach the source.
+    """
+    source = f"def {name}({parameter}):\n" + "".join(f"    {line}\n" for line in body)
+    namespace = dict(names)
+    exec(compile(source, f"<compiled {name}>", "exec"), namespace)  # noqa: S102 - source made above from literals
+    return namespace[name]  # type: ignore[no-any-return]
+
+
 def _raw_reader(attribute: AttributeInfo, locale: str, scopes: Sequence[str]) -> Callable[[Mapping[str, Any]], Any]:
     """Return `read_raw` for one attribute, locale and scopes, with its decisions taken once per run."""
+    body = [*_read_source(attribute, locale, scopes), f"return d if {_filled(attribute)} else None"]
+    return _generated("read_raw_value", "values", body, {})
+
+
+def _option_labels(ctx: CompileContext, attribute: AttributeInfo, locale: str) -> dict[str, str]:
+    """Return the label in a locale of each option of a select attribute, by option code."""
     code = attribute.code
-    locale_key = locale if attribute.is_localizable else ALL_LOCALES
-    if not attribute.is_scopable:
+    return {option: _option_label(ctx, code, option, locale) for attribute_code, option in ctx.option_labels if attribute_code == code}
 
-        def read_unscoped(values: Mapping[str, Any]) -> Any:
-            by_scope = values.get(code)
-            if not by_scope:
-                return None
-            by_locale = by_scope.get(ALL_CHANNELS)
-            return by_locale.get(locale_key) if by_locale else None
 
-        return read_unscoped
-    chain = tuple(scopes)
-
-    def read_scoped(values: Mapping[str, Any]) -> Any:
-        by_scope = values.get(code)
-        if not by_scope:
-            return None
-        for scope in chain:
-            by_locale = by_scope.get(scope)
-            if by_locale:
-                data = by_locale.get(locale_key)
-                if data is not None and data != "" and data != []:
-                    return data
-        return None
-
-    return read_scoped
+# Prices and measures are made once per field for each amount the run meets (frozen values,
+# shared by the records holding them): a catalogue repeats a few thousand amounts. At most this
+# many are kept per field.
+_MADE_VALUES = 65_536
 
 
 def _display_function(ctx: CompileContext, attribute: AttributeInfo, locale: str, currency: str) -> Callable[[Any], Any] | None:
     """Return `_display` for one attribute, locale and currency (option labels looked up once); None when it keeps the data."""
     kind = attribute.type
     if kind is AttributeType.SIMPLE_SELECT or kind is AttributeType.MULTI_SELECT:
-        code = attribute.code
-        labels = {option: _option_label(ctx, code, option, locale) for attribute_code, option in ctx.option_labels if attribute_code == code}
+        labels = _option_labels(ctx, attribute, locale)
         if kind is AttributeType.SIMPLE_SELECT:
             return lambda data: labels.get(data, data)
         return lambda data: [labels.get(option, option) for option in data]
     if kind is AttributeType.PRICE_COLLECTION:
+        prices: dict[Any, Money] = {}
 
         def price(data: Any) -> Money | None:
             for item in data:
-                if item.get("currency") == currency and item.get("amount") not in (None, ""):
-                    return Money(Decimal(item["amount"]), currency)
+                if item.get("currency") == currency:
+                    amount = item.get("amount")
+                    if amount is None or amount == "":
+                        continue
+                    money = prices.get(amount)
+                    if money is None:
+                        if len(prices) >= _MADE_VALUES:
+                            prices.clear()
+                        money = prices[amount] = Money(Decimal(amount), currency)
+                    return money
             return None
 
         return price
     if kind is AttributeType.METRIC:
-        return lambda data: Measure(Decimal(data["amount"]), data["unit"])
+        measures: dict[tuple[Any, Any], Measure] = {}
+
+        def measure(data: Any) -> Measure:
+            key = (data["amount"], data["unit"])
+            made = measures.get(key)
+            if made is None:
+                if len(measures) >= _MADE_VALUES:
+                    measures.clear()
+                made = measures[key] = Measure(Decimal(key[0]), key[1])
+            return made
+
+        return measure
     if kind is AttributeType.NUMBER:
         return Decimal
     return None
@@ -917,6 +976,19 @@ def _compile_params(items: list[Mapping[str, Any]], ctx: CompileContext) -> Fiel
 
 
 def _compile_transforms(base: FieldFunction, spec: Mapping[str, Any]) -> FieldFunction:
+    finish = _finisher(spec)
+    if finish is None:
+        return base
+
+    def run(view: ProductView) -> Any:
+        return finish(base(view))
+
+    return run
+
+
+def _finisher(spec: Mapping[str, Any]) -> Callable[[Any], Any] | None:
+    """Return the function a field's value goes through (its transforms, or its default for an
+    empty value); None when the spec has neither."""
     steps: list[Callable[[Any], Any]] = []
     mapping = spec.get("map")
     if mapping is not None:
@@ -944,14 +1016,13 @@ def _compile_transforms(base: FieldFunction, spec: Mapping[str, Any]) -> FieldFu
         steps.append(lambda v: truncate_words(v, truncate) if isinstance(v, str) else v)
     default = spec.get("default")
     if not steps and default is None:
-        return base
+        return None
 
     # a text's result is kept: the variants of a model share its texts (a description cleaned of
     # its HTML once, not once per size), and option labels repeat across the catalogue
     done: dict[str, Any] = {}
 
-    def run(view: ProductView) -> Any:
-        value = base(view)
+    def finish(value: Any) -> Any:
         if value is None or value == "" or value == []:
             return default
         if type(value) is str:
@@ -970,7 +1041,7 @@ def _compile_transforms(base: FieldFunction, spec: Mapping[str, Any]) -> FieldFu
             value = step(value)
         return value
 
-    return run
+    return finish
 
 
 # how many texts each field keeps the result of (a few MB at most)
@@ -998,6 +1069,44 @@ def _converter(output: str) -> Callable[[Any], Any]:
     return convert
 
 
-def compile_fields(fields: Mapping[str, Any], ctx: CompileContext) -> list[tuple[str, FieldFunction]]:
-    """Compile every field of a definition, in the definition's order."""
-    return [(name, compile_field(spec, ctx)) for name, spec in fields.items()]
+# the plain attribute reads a record function writes out: a spec with none of these keys
+_NOT_PLAIN = frozenset({"option", "convert", "price", "previous_price", "otherwise"})
+
+
+def compile_record(fields: Mapping[str, Any], ctx: CompileContext) -> Callable[[ProductView], dict[str, Any]]:
+    """Compile a definition's fields into one function of a ProductView returning its fields in
+    the definition's order, empty values (None, "" and []) left out.
+
+    What `compile_field` makes of each spec, in one call: a field that reads an attribute as the
+    channel shows it by default (the most common by far) is written out in place, with its
+    code, scopes and locale as constants; any other field calls its compiled function.
+    """
+    names: dict[str, Any] = {}
+    body = ["values = view.values", "fields = {}"]
+    for index, (name, raw_spec) in enumerate(fields.items()):
+        spec = {"attribute": raw_spec} if isinstance(raw_spec, str) else raw_spec
+        keep = [f"    fields[{name!r}] = v"]
+        if "attribute" not in spec or not _NOT_PLAIN.isdisjoint(spec):
+            names[f"field_{index}"] = compile_field(spec, ctx)
+            body += [f"v = field_{index}(view)", "if v is not None and not (isinstance(v, (str, list)) and not v):", *keep]
+            continue
+        attribute = ctx.structure.attributes[spec["attribute"]]
+        locale = spec.get("locale", ctx.locale)
+        show = _display_function(ctx, attribute, locale, spec.get("currency", ctx.currency))
+        finish = _finisher(spec)
+        body += _read_source(attribute, locale, ctx.scopes)
+        if show is None and finish is None:
+            body += [f"if {_filled(attribute)}:", f"    fields[{name!r}] = d"]
+            continue
+        names[f"show_{index}"], names[f"finish_{index}"] = show, finish
+        shown = f"show_{index}(d)" if show is not None else "d"
+        if attribute.type is AttributeType.SIMPLE_SELECT:
+            # the option's label, looked up in place
+            names[f"labels_{index}"] = _option_labels(ctx, attribute, locale)
+            shown = f"labels_{index}.get(d, d)"
+        body.append(f"v = {shown} if {_filled(attribute)} else None")
+        if finish is not None:
+            body.append(f"v = finish_{index}(v)")
+        body += ["if v is not None and not (isinstance(v, (str, list)) and not v):", *keep]
+    body.append("return fields")
+    return _generated("record_fields", "view", body, names)

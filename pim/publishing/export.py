@@ -48,7 +48,7 @@ from pim.catalog.models import Category, Completeness, Product, ProductCategory,
 from pim.catalog.queries import ProductQuery, select_products
 from pim.collector import BULK_GC_THRESHOLD, fewer_collections
 from pim.errors import ErrorCode, Invalid, NotFound
-from pim.publishing.definition import CategoryView, CompileContext, Definition, ProductView, compile_fields, read_definition
+from pim.publishing.definition import CategoryView, CompileContext, Definition, ProductView, compile_record, read_definition
 from pim.publishing.models import ExportProfile, ExportRun, PublishedRecord
 from pim.publishing.renditions import ensure_renditions
 from pim.structure.models import Attribute, AttributeOption
@@ -235,7 +235,7 @@ class Resolver:
             now=now or dt.datetime.now(dt.UTC),
         )
         self.renditions = definition.renditions
-        self.fields = compile_fields(definition.fields, self.context)
+        self._record_fields = compile_record(definition.fields, self.context)
         shown = self.context.properties
         # a row: the columns of _ROW_COLUMNS, then those of the properties the fields show, in that order
         properties = [name for name in _PROPERTY_COLUMNS if name in shown]
@@ -252,7 +252,7 @@ class Resolver:
             Completeness.product_id,
         )
         # a product model's own fields: what describes the sellable item (its SKU, dates) is left out
-        self.group_fields = [(name, function) for name, function in self.fields if not _is_item_property(definition.fields[name])]
+        self._group_fields = compile_record({name: spec for name, spec in definition.fields.items() if not _is_item_property(spec)}, self.context)
         self.categories = self._load_categories()
         self.models = _Models()
         self._axis_fields: dict[int, tuple[str, ...]] = {}
@@ -411,12 +411,7 @@ class Resolver:
                 group_number=model.id,
                 categories=self._category_views(model.categories),
             )
-            fields = {}
-            for name, function in self.group_fields:
-                value = function(view)
-                if value is not None and value != "" and value != []:
-                    fields[name] = value
-            groups[model_id] = RecordGroup(key=model.code, fields=fields, variants=[], axes=self._axes_of(variant))
+            groups[model_id] = RecordGroup(key=model.code, fields=self._group_fields(view), variants=[], axes=self._axes_of(variant))
             images.update(view.images)
         return groups, images
 
@@ -440,14 +435,8 @@ class Resolver:
         return views
 
     def record(self, view: ProductView) -> Record:
-        """Return the channel-resolved record of one product."""
-        fields = {}
-        for name, function in self.fields:
-            value = function(view)
-            # empty texts and lists are left out (the type test first: comparing a Money to "" costs a call)
-            if value is not None and not (isinstance(value, str | list) and not value):
-                fields[name] = value
-        return Record(key=view.sku, fields=fields, group=view.group, group_number=view.group_number)
+        """Return the channel-resolved record of one product (empty values left out)."""
+        return Record(key=view.sku, fields=self._record_fields(view), group=view.group, group_number=view.group_number)
 
 
 def _depth(view: CategoryView) -> int:

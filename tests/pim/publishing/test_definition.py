@@ -14,10 +14,10 @@ from exporters.base import Money
 from pim.catalog.services import ProductInput, update_product
 from pim.errors import Invalid
 from pim.jobs.schedule import find_schedule
-from pim.publishing.definition import CompileContext, ProductView, compile_field, read_definition
+from pim.publishing.definition import CompileContext, ProductView, compile_field, compile_record, read_definition
 from pim.publishing.export import explain
 from pim.publishing.services import apply_definition, install_preset, list_presets, load_preset, show_definition
-from pim.structure.snapshot import ALL_LOCALES
+from pim.structure.snapshot import ALL_CHANNELS, ALL_LOCALES
 from tests.pim.publishing.conftest import headphones_values, picture_key, save_products
 
 # A second Yandex.Market feed for the Saint Petersburg shop, as a merchandiser writes it.
@@ -451,3 +451,93 @@ def test_price_rule_applies_percent_then_amount_then_rounding(demo_structure, am
     view = ProductView(sku="EL1", uuid="0", values={"price": {"ecommerce": {ALL_LOCALES: [{"amount": amount, "currency": "EUR"}]}}})
 
     assert read(view) == Money(Decimal(expected), "EUR")
+
+
+# Fields of every kind, read through a channel ("print") whose values fall back to "ecommerce".
+EVERY_KIND = {
+    "sku": {"property": "sku"},
+    "name": {"attribute": "name"},
+    "name_de": {"attribute": "name", "locale": "de_DE"},
+    "description": {"attribute": "description", "html": "strip", "truncate": 20},
+    "price": {"attribute": "price"},
+    "price_usd": {"attribute": "price", "currency": "USD"},
+    "price_region": {"attribute": "price", "price": {"percent": 5, "round": "1"}},
+    "brand": "brand",
+    "brand_code": {"attribute": "brand", "option": "code"},
+    "features": {"attribute": "features"},
+    "feature_list": {"attribute": "features", "join": "; ", "default": "none"},
+    "weight": {"attribute": "weight"},
+    "weight_g": {"attribute": "weight", "convert": "GRAM"},
+    "organic": {"attribute": "is_organic"},
+    "organic_word": {"attribute": "is_organic", "booleans": ["yes", "no"]},
+    "warranty": {"attribute": "warranty_months", "as": "text"},
+    "warranty_months": {"attribute": "warranty_months"},
+    "ean": {"attribute": "ean", "default": "0000000000000"},
+    "title": {"template": "{brand} {name}"},
+    "color": {"attribute": "color", "otherwise": {"constant": "multicolour"}},
+}
+
+
+def value(data: Any, scope: str = ALL_CHANNELS, locale: str = ALL_LOCALES) -> dict[str, dict[str, Any]]:
+    return {scope: {locale: data}}
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {},
+        {
+            "name": {ALL_CHANNELS: {"en_US": "Trail shoe", "de_DE": "Laufschuh"}},
+            # the channel's own text is empty: the fallback channel's is read
+            "description": {"print": {"en_US": ""}, "ecommerce": {"en_US": "<p>Light <b>and</b> quick, for long runs</p>"}},
+            "price": {"print": {ALL_LOCALES: [{"amount": "12.50", "currency": "EUR"}]}, "ecommerce": {ALL_LOCALES: [{"amount": "1.00", "currency": "USD"}]}},
+            "brand": value("aurora"),
+            "features": value(["bluetooth", "waterproof"]),
+            "weight": value({"amount": "1.25", "unit": "KILOGRAM"}),
+            "is_organic": value(False),
+            "warranty_months": value(0),
+            "ean": value(""),
+            "color": value("white"),
+        },
+        {
+            "name": {ALL_CHANNELS: {"en_US": ""}},
+            "description": {"ecommerce": {"de_DE": "nur Deutsch"}, "print": {}},
+            "price": {"ecommerce": {ALL_LOCALES: []}},
+            "features": value([]),
+            "is_organic": value(True),
+            "warranty_months": value("24"),
+            "ean": value("4006381333931"),
+            "color": value(None),
+        },
+    ],
+    ids=["no values", "filled, with fallbacks", "empty texts and lists"],
+)
+def test_a_record_reads_each_field_as_its_compiled_field_does(demo_structure, values):
+    context = CompileContext(
+        structure=demo_structure,
+        locale="en_US",
+        currency="EUR",
+        scopes=("print", "ecommerce"),
+        option_labels={("brand", "aurora"): {"en_US": "Aurora"}, ("features", "bluetooth"): {"en_US": "Bluetooth"}},
+        base_url="https://shop.example.com",
+        media_url="https://shop.example.com/media",
+    )
+    view = ProductView(sku="SHOE-1", uuid="0", values=values)
+    expected = {}
+    for name, spec in EVERY_KIND.items():
+        read = compile_field(spec, context)(view)
+        if read is not None and read != "" and read != []:
+            expected[name] = read
+
+    record = compile_record(EVERY_KIND, context)(view)
+
+    assert record == expected
+    assert list(record) == list(expected)
+    if "brand" in values:
+        assert record["description"] == "Light and quick, for"
+        assert record["price"] == Money(Decimal("12.50"), "EUR")
+        # the channel's own prices are read as a whole: it has none in dollars
+        assert "price_usd" not in record
+        assert record["organic"] is False and record["organic_word"] == "no"
+        assert record["warranty_months"] == Decimal(0)
+        assert record["ean"] == "0000000000000"
