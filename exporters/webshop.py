@@ -171,24 +171,26 @@ _JSON_OF_TYPE: dict[type, Callable[[Any], Any]] = {
     time: time.isoformat,
 }
 
-# field names as written, cleaned once: a profile maps a few dozen names
-_CLEAN_NAMES: dict[str, str] = {}
+# For each set of field names a record holds (in its order) and names to skip: the names to
+# write, in name order, with their cleaned spelling. A profile's records hold a few such sets.
+_NAME_ORDERS: dict[tuple[tuple[str, ...], frozenset[str]], list[tuple[str, str]]] = {}
 
 
 def _json_fields(fields: dict[str, Any], skip: frozenset[str]) -> dict[str, Any]:
     """Return the fields as JSON data in name order, leaving out the names in `skip`."""
-    names = _CLEAN_NAMES
+    key = (tuple(fields), skip)
+    names = _NAME_ORDERS.get(key)
+    if names is None:
+        if len(_NAME_ORDERS) >= 4096:
+            _NAME_ORDERS.clear()
+        names = _NAME_ORDERS[key] = [(name, _clean(name)) for name in sorted(fields) if name not in skip]
     data = {}
-    for name in sorted(fields):
+    for name, clean in names:
         value = fields[name]
-        if value is None or name in skip:
-            continue
-        clean = names.get(name)
-        if clean is None:
-            clean = _clean(name)
-            if len(names) < 4096:
-                names[name] = clean
-        data[clean] = _json_value(value)
+        if type(value) is str and value.isprintable():
+            data[clean] = value
+        elif value is not None:
+            data[clean] = _json_value(value)
     return data
 
 
