@@ -1098,14 +1098,18 @@ def compile_record(fields: Mapping[str, Any], ctx: CompileContext) -> Callable[[
         if show is None and finish is None:
             body += [f"if {_filled(attribute)}:", f"    fields[{name!r}] = d"]
             continue
-        names[f"show_{index}"], names[f"finish_{index}"] = show, finish
-        shown = f"show_{index}(d)" if show is not None else "d"
         if attribute.type is AttributeType.SIMPLE_SELECT:
             # the option's label, looked up in place
             names[f"labels_{index}"] = _option_labels(ctx, attribute, locale)
             shown = f"labels_{index}.get(d, d)"
+        elif show is not None:
+            names[f"show_{index}"] = show
+            shown = f"show_{index}(d)"
+        else:
+            shown = "d"
         body.append(f"v = {shown} if {_filled(attribute)} else None")
         if finish is not None:
+            names[f"finish_{index}"] = finish
             body.append(f"v = finish_{index}(v)")
         body += ["if v is not None and not (isinstance(v, (str, list)) and not v):", *keep]
     body.append("return fields")
