@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pim.db import Base, Code, JsonDocument, Labels, Timestamp
+from pim.db import Base, Code, JsonDocument, Labels, Timestamp, new_uuid
 
 # Identifiers and their keys are compared byte by byte on every backend, so "starts with" is an
 # index range and no database collation decides which identifiers count as the same.
@@ -100,7 +100,7 @@ class Product(Base):
         Index("uq_product_identifier_key", "identifier_key", unique=True),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    uuid: Mapped[uuid_module.UUID] = mapped_column(Uuid, unique=True, default=uuid_module.uuid4)
+    uuid: Mapped[uuid_module.UUID] = mapped_column(Uuid, unique=True, default=new_uuid)
     identifier: Mapped[str] = mapped_column(String(255), unique=True)
     # identifier_key(identifier): what makes two identifiers the same product
     identifier_key: Mapped[str | None] = mapped_column(IdentifierKey, default=_identifier_key_of_row)

@@ -1093,7 +1093,7 @@ def allocate_ids(table: str, count: int, *, after: int = 0) -> list[int]:
 
 def _uuid(value: Any) -> uuid_module.UUID:
     if value in (None, ""):
-        return uuid_module.uuid4()
+        return db.new_uuid()
     return value if isinstance(value, uuid_module.UUID) else uuid_module.UUID(str(value))
 
 

@@ -82,3 +82,14 @@ def test_bulk_insert_writes_nulls_and_json_nulls_apart(db_session):
     version = db.session.scalars(select(Version).where(Version.resource_code == "A")).one()
     assert version.job_id is None
     assert version.changes == {"a|": {"old": None, "new": "\\t"}}
+
+
+def test_new_uuids_are_version_7_and_ordered_by_time():
+    before = dt.datetime.now(dt.UTC)
+    made = [db.new_uuid() for _ in range(20000)]
+    after = dt.datetime.now(dt.UTC)
+    assert made == sorted(made) and len(set(made)) == len(made)
+    assert {u.version for u in made} == {7} and {u.variant for u in made} == {uuid.RFC_4122}
+    # the first 48 bits are the Unix time in milliseconds
+    stamped = dt.datetime.fromtimestamp((made[0].int >> 80) / 1000, dt.UTC)
+    assert before - dt.timedelta(milliseconds=1) <= stamped <= after
