@@ -94,14 +94,9 @@ def _held_values(effective: Mapping[str, Any], attributes: Mapping[str, _Spec]) 
 
 def facet_rows(product_id: int, effective: Mapping[str, Any], faceted: Mapping[str, int]) -> list[FacetKey]:
     """Return the facets of a product from its values, own and inherited."""
-    rows: list[FacetKey] = []
-    for attribute_id, channel, language, data in _held_values(effective, faceted):
-        if type(data) is str:  # the common case, a simple select
-            if data:
-                rows.append((attribute_id, channel, language, data, product_id))
-        else:
-            rows.extend((attribute_id, channel, language, value, product_id) for value in facet_value(data))
-    return rows
+    rows = _Collected()
+    rows.add(product_id, effective, {code: (_OPTIONS, attribute_id, None) for code, attribute_id in faceted.items()})
+    return rows.option_rows()
 
 
 @lru_cache(maxsize=4096)
@@ -117,23 +112,9 @@ def numbered_attributes(attributes: Iterable[Any]) -> dict[str, tuple[int, Attri
 
 def number_rows(product_id: int, effective: Mapping[str, Any], numbered: Mapping[str, tuple[int, AttributeType]]) -> list[NumberKey]:
     """Return the numbers of a product from its values, own and inherited."""
-    rows: list[NumberKey] = []
-    for (attribute_id, kind), channel, language, data in _held_values(effective, numbered):
-        try:
-            if kind is AttributeType.PRICE_COLLECTION:
-                for price in data:
-                    if price["amount"]:
-                        rows.append((attribute_id, channel, language, price["currency"], float(price["amount"]), product_id))
-            elif kind is AttributeType.METRIC:
-                if data["base_data"]:
-                    rows.append((attribute_id, channel, language, "", float(data["base_data"]), product_id))
-            elif kind is AttributeType.DATE:
-                rows.append((attribute_id, channel, language, "", float(day_number(data)), product_id))
-            else:
-                rows.append((attribute_id, channel, language, "", float(data), product_id))
-        except (TypeError, ValueError, KeyError, AttributeError):
-            continue  # not a number: the values document keeps it, filters cannot compare it
-    return rows
+    rows = _Collected()
+    rows.add(product_id, effective, {code: (_NUMBERS, attribute_id, kind) for code, (attribute_id, kind) in numbered.items()})
+    return rows.number_rows()
 
 
 def texted_attributes(attributes: Iterable[Any], types: frozenset[AttributeType] = TEXTED_TYPES) -> dict[str, int]:
@@ -143,11 +124,109 @@ def texted_attributes(attributes: Iterable[Any], types: frozenset[AttributeType]
 
 def text_rows(product_id: int, effective: Mapping[str, Any], texted: Mapping[str, int]) -> list[TextKey]:
     """Return the texts of a product, lower-cased as text filters compare them, from its values, own and inherited."""
-    return [
-        (attribute_id, channel, language, product_id, data.lower())
-        for attribute_id, channel, language, data in _held_values(effective, texted)
-        if data and isinstance(data, str)
-    ]
+    rows = _Collected()
+    rows.add(product_id, effective, {code: (_TEXTS, attribute_id, None) for code, attribute_id in texted.items()})
+    return rows.text_rows()
+
+
+# the table an attribute's values go to
+_OPTIONS, _NUMBERS, _TEXTS = "options", "numbers", "texts"
+# by attribute code: (table, attribute id, attribute type)
+Kinds = Mapping[str, tuple[str, int, AttributeType | None]]
+
+
+def value_kinds(attributes: Iterable[Any]) -> dict[str, tuple[str, int, AttributeType | None]]:
+    """Return, by attribute code, where the values of the attributes that have facets, numbers or texts are kept."""
+    kinds: dict[str, tuple[str, int, AttributeType | None]] = {}
+    for attribute in attributes:
+        if attribute.type in FACETED_TYPES:
+            kinds[attribute.code] = (_OPTIONS, attribute.id, attribute.type)
+        elif attribute.type in NUMBERED_TYPES:
+            kinds[attribute.code] = (_NUMBERS, attribute.id, attribute.type)
+        elif attribute.type in TEXTED_TYPES:
+            kinds[attribute.code] = (_TEXTS, attribute.id, attribute.type)
+    return kinds
+
+
+class _Collected:
+    """The facet, number and text rows of some products, grouped by all of their key but the product.
+
+    A bulk load derives some thirty rows from each product, and they are written in key order
+    (see FacetBatch.prepare). Sorting the rows themselves compares tuples over and over; here
+    only the groups are sorted, and within a group the products come in the order they were
+    added, which is their id order when ids were added ascending.
+    """
+
+    def __init__(self) -> None:
+        self.options: dict[tuple[int, str, str, str], list[int]] = {}
+        self.numbers: dict[tuple[int, str, str, str, float], list[int]] = {}
+        self.texts: dict[tuple[int, str, str], list[tuple[int, str]]] = {}
+        self.last_id: int | None = None
+        self.ascending = True
+
+    def add(self, product_id: int, effective: Mapping[str, Any], kinds: Kinds) -> None:
+        """Take the rows of a product's values, own and inherited; each attribute goes where `kinds` says."""
+        if self.last_id is not None and product_id <= self.last_id:
+            self.ascending = False
+        self.last_id = product_id
+        options, numbers, texts = self.options, self.numbers, self.texts
+        for code, (table, attribute_id, kind) in kinds.items():
+            by_scope = effective.get(code)
+            if not by_scope:
+                continue
+            for scope, by_locale in by_scope.items():
+                channel = "" if scope == ALL_CHANNELS else scope
+                for locale, data in by_locale.items():
+                    if data is None:
+                        continue
+                    language = "" if locale == ALL_LOCALES else locale
+                    if table is _TEXTS:
+                        if data and isinstance(data, str):
+                            texts.setdefault((attribute_id, channel, language), []).append((product_id, data.lower()))
+                    elif table is _OPTIONS:
+                        for value in (data,) if type(data) is str else facet_value(data):
+                            if value:
+                                ids = options.setdefault((attribute_id, channel, language, value), [])
+                                if not ids or ids[-1] != product_id:
+                                    ids.append(product_id)
+                    else:
+                        for unit, number in _numbers_of(kind, data):
+                            ids = numbers.setdefault((attribute_id, channel, language, unit, number), [])
+                            if not ids or ids[-1] != product_id:
+                                ids.append(product_id)
+
+    def option_rows(self) -> list[FacetKey]:
+        return self._rows(self.options)
+
+    def number_rows(self) -> list[NumberKey]:
+        return self._rows(self.numbers)
+
+    def _rows(self, groups: Mapping[tuple[Any, ...], list[int]]) -> list[Any]:
+        rows: list[Any] = []
+        for key in sorted(groups):
+            ids = groups[key] if self.ascending else sorted(set(groups[key]))
+            rows.extend([(*key, product_id) for product_id in ids])
+        return rows
+
+    def text_rows(self) -> list[TextKey]:
+        rows: list[TextKey] = []
+        for (attribute_id, channel, language), texts in sorted(self.texts.items()):
+            rows.extend([(attribute_id, channel, language, product_id, text) for product_id, text in (texts if self.ascending else sorted(set(texts)))])
+        return rows
+
+
+def _numbers_of(kind: AttributeType | None, data: Any) -> list[tuple[str, float]]:
+    """Return the (currency or "", number) pairs a value is kept as: one per priced currency, or one."""
+    try:
+        if kind is AttributeType.PRICE_COLLECTION:
+            return [(price["currency"], float(price["amount"])) for price in data if price["amount"]]
+        if kind is AttributeType.METRIC:
+            return [("", float(data["base_data"]))] if data["base_data"] else []
+        if kind is AttributeType.DATE:
+            return [("", float(day_number(data)))]
+        return [("", float(data))]
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return []  # not a number: the values document keeps it, filters cannot compare it
 
 
 def long_text_rows(owner_id: int, values: Mapping[str, Any], long_texts: Mapping[str, int]) -> list[LongTextKey]:
@@ -164,10 +243,9 @@ class FacetBatch:
 
     def __init__(self, attributes: Iterable[Any]):
         attributes = list(attributes)
-        self.options = faceted_attributes(attributes)
-        self.numbers = numbered_attributes(attributes)
-        self.texts = texted_attributes(attributes)
+        self.kinds = value_kinds(attributes)
         self.long_texts = texted_attributes(attributes, LONG_TEXT_TYPES)
+        self.collected = _Collected()
         self.option_rows: list[FacetKey] = []
         self.number_rows: list[NumberKey] = []
         self.text_rows: list[TextKey] = []
@@ -176,9 +254,7 @@ class FacetBatch:
 
     def add(self, product_id: int, effective: Mapping[str, Any], own: Mapping[str, Any]) -> None:
         """Take the facets of one product from its values, own and inherited (`effective`), and its textareas from its own values."""
-        self.option_rows.extend(facet_rows(product_id, effective, self.options))
-        self.number_rows.extend(number_rows(product_id, effective, self.numbers))
-        self.text_rows.extend(text_rows(product_id, effective, self.texts))
+        self.collected.add(product_id, effective, self.kinds)
         if self.long_texts:
             self.long_text_rows.extend(long_text_rows(product_id, own, self.long_texts))
 
@@ -196,13 +272,16 @@ class FacetBatch:
         Products without stored facets (`written_ids` empty) need no comparison when saved:
         their rows are encoded for the database here, ahead of the write.
         """
-        self.option_rows = sorted(set(self.option_rows))
-        self.number_rows = sorted(set(self.number_rows))
-        self.text_rows = sorted(set(self.text_rows))
+        self.option_rows = self.collected.option_rows()
+        self.number_rows = self.collected.number_rows()
+        self.text_rows = self.collected.text_rows()
         self.long_text_rows = sorted(set(self.long_text_rows))
+        self.collected = _Collected()
         self.encoded = None
         if not written_ids:
             self.encoded = [db.encode_records(table, columns, rows) for table, columns, rows in self._tables()]
+            # a batch waits for its write with only the encoded rows
+            self.option_rows, self.number_rows, self.text_rows, self.long_text_rows = [], [], [], []
 
     def save(self, written_ids: Sequence[int]) -> None:
         """Bring the stored facets in step: insert the new, delete the gone, keep the rest.
