@@ -284,7 +284,8 @@ class _Prepared:
     """A batch validated and turned into rows, waiting for its write."""
 
     items: list[ProductInput]
-    works: list[_Work]
+    results: list[ItemResult]  # what the write makes of each product
+    created: dict[str, int]  # the keys of the products it creates, and their ids
     rows: _Rows | None  # None: read it again when it is its turn
 
 
@@ -313,7 +314,7 @@ class _Pipeline:
         self.batches = 0
         self.writer: ThreadPoolExecutor | None = None
         # the batch being written: its outcome, the keys of its products, the ids of those it creates
-        self.in_flight: tuple[Future[list[_Work]], set[str], dict[str, int]] | None = None
+        self.in_flight: tuple[Future[list[ItemResult]], set[str], dict[str, int]] | None = None
         self.reserved = 0  # SQLite: the last product id handed out by this upsert
         self.collections = contextlib.ExitStack()
         self.switch_interval = sys.getswitchinterval()
@@ -340,7 +341,7 @@ class _Pipeline:
         self.batches += 1
         if self.batches == 1 or not _owns_its_connection():
             self._settle()
-            _report(self.report, _run_batch(items, self.actor, self.lookups, self.decimal_separator), self.on_batch)
+            _report(self.report, [_result(w) for w in _run_batch(items, self.actor, self.lookups, self.decimal_separator)], self.on_batch)
             return
         if self.writer is None:
             self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pim-upsert")
@@ -354,8 +355,7 @@ class _Pipeline:
             self._settle()  # a product is in both: read it once the batch ahead is written
         prepared = self._prepare(items)
         self._settle()
-        created = {w.key: w.product_id for w in prepared.works if w.product_id is not None and w.existing is None} if prepared.rows else {}
-        self.in_flight = (self.writer.submit(self._write, prepared), keys, created)
+        self.in_flight = (self.writer.submit(self._write, prepared), keys, prepared.created)
 
     def _prepare(self, items: list[ProductInput]) -> _Prepared:
         structure = get_structure()
@@ -369,7 +369,9 @@ class _Pipeline:
             with contextlib.suppress(_MissingTarget):
                 rows = _rows(valid, structure, self.actor, self._new_ids(count), ahead)
         db.session.commit()  # ends the read, so SQLite's log can be checkpointed past it
-        return _Prepared(items, works, rows)
+        # only the outcome is kept while the batch waits: its values are in the rows by now
+        created = {w.key: w.product_id for w in works if w.product_id is not None and w.existing is None} if rows else {}
+        return _Prepared(items, [_result(w) for w in works], created, rows)
 
     def _new_ids(self, count: int) -> Sequence[int]:
         if not count:
@@ -379,7 +381,7 @@ class _Pipeline:
         self.reserved = ids[-1]
         return ids
 
-    def _write(self, prepared: _Prepared) -> list[_Work]:
+    def _write(self, prepared: _Prepared) -> list[ItemResult]:
         """Write a prepared batch (on the writer thread, through its own session)."""
         if prepared.rows is not None:
             try:
@@ -387,11 +389,11 @@ class _Pipeline:
                     _check_ids_free(prepared.rows)
                     _store(prepared.rows)
                 refresh_statistics_if_grown()
-                return prepared.works
+                return prepared.results
             except (IntegrityError, _StaleWrite, _MissingTarget):
                 pass
         # something the batch read has changed: read it again inside the write
-        return _run_batch(prepared.items, self.actor, _Lookups(), self.decimal_separator)
+        return [_result(w) for w in _run_batch(prepared.items, self.actor, _Lookups(), self.decimal_separator)]
 
     def _settle(self) -> None:
         """Wait for the batch being written, then report it."""
@@ -402,9 +404,9 @@ class _Pipeline:
         _report(self.report, future.result(), self.on_batch)
 
 
-def _report(report: UpsertReport, works: list[_Work], on_batch: Callable[[UpsertReport], None] | None) -> None:
-    for work in works:
-        report.add(_result(work))
+def _report(report: UpsertReport, results: list[ItemResult], on_batch: Callable[[UpsertReport], None] | None) -> None:
+    for result in results:
+        report.add(result)
     if on_batch is not None:
         on_batch(report)
 
