@@ -163,17 +163,43 @@ class _Collected:
         self.texts: dict[tuple[int, str, str], list[tuple[int, str]]] = {}
         self.last_id: int | None = None
         self.ascending = True
+        self.by_model: dict[int, dict[str, list[_Entry]]] = {}
 
-    def add(self, product_id: int, effective: Mapping[str, Any], kinds: Kinds) -> None:
-        """Take the rows of a product's values, own and inherited; each attribute goes where `kinds` says."""
+    def add(self, product_id: int, values: Mapping[str, Any], kinds: Kinds, models: Sequence[tuple[int, Mapping[str, Any]]] = ()) -> None:
+        """Take the rows of a product's own values and of those it inherits from `models` ((id, values), root first).
+
+        As when the values are merged, an attribute held at a level hides it at the levels
+        above. Each attribute goes where `kinds` says. A model's rows are worked out once for all
+        of its variants.
+        """
         if self.last_id is not None and product_id <= self.last_id:
             self.ascending = False
         self.last_id = product_id
+        for entries in self._entries(values, kinds).values():
+            _put(product_id, entries)
+        held = [values]
+        for model_id, model_values in reversed(models):
+            by_code = self.by_model.get(model_id)
+            if by_code is None:
+                by_code = self.by_model[model_id] = self._entries(model_values, kinds)
+            for code, entries in by_code.items():
+                for lower in held:
+                    if code in lower:
+                        break
+                else:
+                    _put(product_id, entries)
+            held.append(model_values)
+
+    def _entries(self, values: Mapping[str, Any], kinds: Kinds) -> dict[str, list[_Entry]]:
+        """Return, by attribute, where each of some values goes: (group, key, lower-cased text or None)."""
         options, numbers, texts = self.options, self.numbers, self.texts
-        for code, (table, attribute_id, kind) in kinds.items():
-            by_scope = effective.get(code)
-            if not by_scope:
+        by_code: dict[str, list[_Entry]] = {}
+        for code, by_scope in values.items():
+            spec = kinds.get(code)
+            if spec is None or not by_scope:
                 continue
+            table, attribute_id, kind = spec
+            entries: list[_Entry] = []
             for scope, by_locale in by_scope.items():
                 channel = "" if scope == ALL_CHANNELS else scope
                 for locale, data in by_locale.items():
@@ -182,18 +208,18 @@ class _Collected:
                     language = "" if locale == ALL_LOCALES else locale
                     if table is _TEXTS:
                         if data and isinstance(data, str):
-                            texts.setdefault((attribute_id, channel, language), []).append((product_id, data.lower()))
+                            entries.append((texts, (attribute_id, channel, language), data.lower()))
                     elif table is _OPTIONS:
-                        for value in (data,) if type(data) is str else facet_value(data):
-                            if value:
-                                ids = options.setdefault((attribute_id, channel, language, value), [])
-                                if not ids or ids[-1] != product_id:
-                                    ids.append(product_id)
+                        entries.extend(
+                            (options, (attribute_id, channel, language, value), None)
+                            for value in ((data,) if type(data) is str else facet_value(data))
+                            if value
+                        )
                     else:
-                        for unit, number in _numbers_of(kind, data):
-                            ids = numbers.setdefault((attribute_id, channel, language, unit, number), [])
-                            if not ids or ids[-1] != product_id:
-                                ids.append(product_id)
+                        entries.extend((numbers, (attribute_id, channel, language, unit, number), None) for unit, number in _numbers_of(kind, data))
+            if entries:
+                by_code[code] = entries
+        return by_code
 
     def option_rows(self) -> list[FacetKey]:
         return self._rows(self.options)
@@ -213,6 +239,20 @@ class _Collected:
         for (attribute_id, channel, language), texts in sorted(self.texts.items()):
             rows.extend([(attribute_id, channel, language, product_id, text) for product_id, text in (texts if self.ascending else sorted(set(texts)))])
         return rows
+
+
+# where a value's row goes: the groups of its table, its key there, and for texts the text
+_Entry = tuple[dict[Any, list[Any]], tuple[Any, ...], str | None]
+
+
+def _put(product_id: int, entries: list[_Entry]) -> None:
+    for groups, key, text in entries:
+        if text is None:
+            ids = groups.setdefault(key, [])
+            if not ids or ids[-1] != product_id:
+                ids.append(product_id)
+        else:
+            groups.setdefault(key, []).append((product_id, text))
 
 
 def _numbers_of(kind: AttributeType | None, data: Any) -> list[tuple[str, float]]:
@@ -252,9 +292,9 @@ class FacetBatch:
         self.long_text_rows: list[LongTextKey] = []
         self.encoded: list[Any] | None = None
 
-    def add(self, product_id: int, effective: Mapping[str, Any], own: Mapping[str, Any]) -> None:
-        """Take the facets of one product from its values, own and inherited (`effective`), and its textareas from its own values."""
-        self.collected.add(product_id, effective, self.kinds)
+    def add(self, product_id: int, own: Mapping[str, Any], models: Sequence[tuple[int, Mapping[str, Any]]] = ()) -> None:
+        """Take the facets of one product from its own values and those it inherits from `models` ((id, values), root first), and its textareas from its own values."""
+        self.collected.add(product_id, own, self.kinds, models)
         if self.long_texts:
             self.long_text_rows.extend(long_text_rows(product_id, own, self.long_texts))
 

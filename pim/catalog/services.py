@@ -223,6 +223,7 @@ class _Work:
     family: FamilyInfo | None = None
     parent: _Model | None = None
     variant: FamilyVariantInfo | None = None
+    chain: list[_Model] = field(default_factory=list)  # the product models it inherits from, root first
     enabled: bool = True
     values: dict[str, Any] = field(default_factory=dict)
     effective: dict[str, Any] = field(default_factory=dict)
@@ -643,7 +644,7 @@ def _build(work: _Work, structure: Structure, lookups: _Lookups, decimal_separat
         work.variant = variant
         allowed = variant.levels[-1].attributes | {structure.identifier_attribute}
         level_name = f"variant level of {variant.code!r} (it belongs to a product model)"
-    work.family, work.parent = family, parent
+    work.family, work.parent, work.chain = family, parent, chain
 
     # values
     work.values = copy_raw(existing.values) if existing is not None else {}
@@ -1028,7 +1029,7 @@ def _rows(works: list[_Work], structure: Structure, actor: Actor, new_ids: Seque
     insert_rows(UniqueValue.__table__, [{"attribute_id": a, "value": v, "product_id": w.product_id} for w in works for a, _c, v in w.unique_values])
     facets = FacetBatch(structure.attributes.values())
     for work in works:
-        facets.add(work.product_id, work.effective, work.values)
+        facets.add(work.product_id, work.values, [(model.id, model.values) for model in work.chain])
     facets.prepare([w.product_id for w in old])
     insert_rows(ProductAssociation.__table__, _association_rows(works, ahead or {}))
     insert_rows(Version.__table__, version_rows("product", ((w.product_id, w.identifier, w.version, w.changes) for w in works), actor=actor, logged_at=now))
@@ -1587,9 +1588,10 @@ def recompute_completeness(
             for row in rows:
                 effective = row.values
                 inherited: list[str] = []
-                if row.parent_id is not None:
+                chain = lookups.chain(lookups.models_by_id[row.parent_id]) if row.parent_id is not None else []
+                if chain:
                     effective = {}
-                    for model in lookups.chain(lookups.models_by_id[row.parent_id]):
+                    for model in chain:
                         effective.update(model.values)
                         inherited.extend(model.categories)
                     effective.update(row.values)
@@ -1603,7 +1605,7 @@ def recompute_completeness(
                     for category_id in {lookups.categories[c][0] for c in [*row.categories, *inherited] if c in lookups.categories}:
                         category_rows.append({"product_id": row.id, "category_id": category_id})
                     search_rows.append((row.id, search_text_of(row.identifier, family, effective), True))
-                    facets.add(row.id, effective, row.values)
+                    facets.add(row.id, row.values, [(model.id, model.values) for model in chain])
             stale = delete(Completeness).where(Completeness.product_id.in_(ids))
             if channel_filter is not None:
                 stale = stale.where(Completeness.channel_id.in_(channel_filter))
