@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pim import db  # noqa: E402
 from pim.actor import Actor, Source  # noqa: E402
 from pim.app import create_app  # noqa: E402
+from pim.catalog.services import UPSERT_BATCH_SIZE  # noqa: E402
 from pim.migrate import upgrade  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -62,7 +63,7 @@ def fresh_database(url: str | None) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--products", type=int, default=100000)
-    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--batch-size", type=int, default=UPSERT_BATCH_SIZE)
     parser.add_argument("--database-url", default=os.environ.get("PIM_BENCH_DATABASE_URL"))
     parser.add_argument("--skip-raw", action="store_true", help="Do not run the raw executemany comparison.")
     args = parser.parse_args()

@@ -360,7 +360,7 @@ def product_update(
 
 @product.command("load")
 @click.argument("file", type=click.File("r", encoding="utf-8"))
-@click.option("--batch-size", default=1000, show_default=True, help="Products written per transaction.")
+@click.option("--batch-size", type=int, default=None, help="Products written per transaction  [default: 2000, as for every bulk upsert]")
 @click.option("--check-version", is_flag=True, help="Refuse products whose metadata.version is not the stored one.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @with_app
@@ -371,7 +371,9 @@ def product_load(file: Any, batch_size: int, check_version: bool, as_json: bool)
     names each rejected line and why, and the command exits with status 1 when any was.
     """
     from pim.catalog.serialize import inherited_from_models, product_input_from_standard
-    from pim.catalog.services import ProductInput, UpsertReport, upsert_products
+    from pim.catalog.services import UPSERT_BATCH_SIZE, ProductInput, UpsertReport, upsert_products
+
+    batch_size = batch_size or UPSERT_BATCH_SIZE
 
     actor = Actor.from_os_user(Source.IMPORT)
     problems: list[dict[str, Any]] = []

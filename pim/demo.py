@@ -21,7 +21,7 @@ from pim.actor import Actor, Source
 from pim.catalog.categories import create_category
 from pim.catalog.media import store_media
 from pim.catalog.models import ProductModel
-from pim.catalog.services import ProductInput, ProductModelInput, UpsertReport, save_product_models, upsert_products
+from pim.catalog.services import UPSERT_BATCH_SIZE, ProductInput, ProductModelInput, UpsertReport, save_product_models, upsert_products
 from pim.errors import Invalid
 from pim.structure import services as structure
 from pim.structure.models import Attribute, AttributeType
@@ -813,7 +813,7 @@ class DemoGenerator:
         return ProductInput(identifier=f"GR{self.serial + 1:08d}", family="grocery", categories=[category], values=values)
 
 
-def load_demo(*, products: int = 10000, seed: int = 42, batch_size: int = 1000, on_progress: Callable[[int], None] | None = None) -> UpsertReport:
+def load_demo(*, products: int = 10000, seed: int = 42, batch_size: int = UPSERT_BATCH_SIZE, on_progress: Callable[[int], None] | None = None) -> UpsertReport:
     """Load the demo structure and `products` generated products through the catalogue services.
 
     Product models come first, as when a catalogue is loaded from Akeneo: a first pass over the

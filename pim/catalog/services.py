@@ -249,11 +249,17 @@ class _Work:
 # --- the batch upsert ----------------------------------------------------------------------
 
 
+# Products per transaction of a bulk upsert. A commit writes every index page its batch touched;
+# values indexed in value order (numbers, unique codes) touch pages all over their index, so
+# bigger batches write fewer pages per product. Two batches are in memory at once.
+UPSERT_BATCH_SIZE = 2000
+
+
 def upsert_products(
     items: Iterable[ProductInput],
     *,
     actor: Actor,
-    batch_size: int = 1000,
+    batch_size: int = UPSERT_BATCH_SIZE,
     decimal_separator: str = ".",
     keep_results: bool = False,
     on_batch: Callable[[UpsertReport], None] | None = None,
