@@ -188,8 +188,8 @@ def insert_records(table: Table, names: Sequence[str], records: Sequence[Sequenc
     write_encoded(table, names, encode_records(table, names, records))
 
 
-def encode_records(table: Table, names: Sequence[str], records: Sequence[Sequence[Any]]) -> str | Sequence[Sequence[Any]]:
-    """Turn records into one text the database loads in one go: JSON on SQLite, COPY text on PostgreSQL.
+def encode_records(table: Table, names: Sequence[str], records: Sequence[Sequence[Any]]) -> str | bytes | Sequence[Sequence[Any]]:
+    """Turn records into one text the database loads in one go: JSON (as UTF-8 bytes) on SQLite, COPY text on PostgreSQL.
 
     Values go through each column type's own conversion (JSON documents, UUIDs, timestamps),
     so rows read back exactly as if SQLAlchemy had written them. The encoding is most of the
@@ -197,7 +197,7 @@ def encode_records(table: Table, names: Sequence[str], records: Sequence[Sequenc
     a bulk load encodes the next batch while the database writes this one.
     """
     if not records:
-        return ""
+        return b""
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
         return _copy_text(table, names, records)
@@ -221,7 +221,8 @@ def encode_records(table: Table, names: Sequence[str], records: Sequence[Sequenc
                 record[position] = last_converted
     if any(isinstance(column_type, LargeBinary) for column_type in types):
         return data  # JSON holds no bytes: these rows go through executemany
-    return orjson.dumps(data).decode()
+    # bytes: a batch's megabytes of text are neither decoded here nor encoded again to be bound
+    return orjson.dumps(data)
 
 
 def _copy_text(table: Table, names: Sequence[str], records: Sequence[Sequence[Any]]) -> str:
@@ -268,7 +269,7 @@ def _copy_value(value: Any) -> str:
     return str(value)  # numbers, UUIDs
 
 
-def write_encoded(table: Table, names: Sequence[str], payload: str | Sequence[Sequence[Any]]) -> None:
+def write_encoded(table: Table, names: Sequence[str], payload: str | bytes | Sequence[Sequence[Any]]) -> None:
     """Insert records made by encode_records with one statement.
 
     Neither the statement (SQLite) nor the copy (PostgreSQL) holds Python's lock while the
@@ -285,12 +286,13 @@ def write_encoded(table: Table, names: Sequence[str], payload: str | Sequence[Se
         statement = f"COPY {quote(table.name)} ({column_list}) FROM STDIN"
     else:
         fields = ", ".join(f"value ->> {position}" for position in range(len(names)))
-        statement = f"INSERT INTO {quote(table.name)} ({column_list}) SELECT {fields} FROM json_each(?)"  # noqa: S608
+        # the JSON comes as bytes, bound as a blob: SQLite reads it as the UTF-8 text it is
+        statement = f"INSERT INTO {quote(table.name)} ({column_list}) SELECT {fields} FROM json_each(CAST(? AS TEXT))"  # noqa: S608
     try:
         if dialect.name == "postgresql":
             with cursor.copy(statement) as copy:
                 copy.write(payload)
-        elif isinstance(payload, str):
+        elif isinstance(payload, bytes):
             cursor.execute(statement, (payload,))
         else:
             cursor.executemany(f"INSERT INTO {quote(table.name)} ({column_list}) VALUES ({', '.join('?' for _ in names)})", payload)

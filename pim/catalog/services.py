@@ -972,7 +972,7 @@ class _Rows:
     `inserts` holds (table, columns, records), the new products first.
     """
 
-    inserts: list[tuple[Table, Sequence[str], str | Sequence[Sequence[Any]]]]
+    inserts: list[tuple[Table, Sequence[str], str | bytes | Sequence[Sequence[Any]]]]
     updates: list[dict[str, Any]]
     old_ids: list[int]
     facets: FacetBatch
@@ -998,7 +998,7 @@ def _rows(works: list[_Work], structure: Structure, actor: Actor, new_ids: Seque
         work.version = work.existing.version + 1
     for work in works:
         work.search_text = search_text_of(work.identifier, work.family, work.effective)
-    inserts: list[tuple[Table, Sequence[str], str | Sequence[Sequence[Any]]]] = []
+    inserts: list[tuple[Table, Sequence[str], str | bytes | Sequence[Sequence[Any]]]] = []
 
     def insert_rows(table: Table, rows: list[dict[str, Any]]) -> None:
         names = list(rows[0]) if rows else []
