@@ -55,11 +55,6 @@ LONG_TEXT_COLUMNS = ("product_id", "attribute_id", "scope", "locale", "value")
 MODEL_LONG_TEXT_COLUMNS = ("model_id", "attribute_id", "scope", "locale", "value")
 
 
-def faceted_attributes(attributes: Iterable[Any]) -> dict[str, int]:
-    """Return the attribute ids by code of the attributes that have facets."""
-    return {a.code: a.id for a in attributes if a.type in FACETED_TYPES}
-
-
 def slot(scope: str, locale: str) -> tuple[str, str]:
     """Return how a value's channel and locale are stored: "" for every channel or locale (short keys insert faster)."""
     return ("" if scope == ALL_CHANNELS else scope, "" if locale == ALL_LOCALES else locale)
@@ -103,11 +98,6 @@ def facet_rows(product_id: int, effective: Mapping[str, Any], faceted: Mapping[s
 def day_number(day: str) -> int:
     """Return the day number of a date (YYYY-MM-DD, or a longer ISO time), as dates are stored."""
     return dt.date.fromisoformat(day[:10]).toordinal()
-
-
-def numbered_attributes(attributes: Iterable[Any]) -> dict[str, tuple[int, AttributeType]]:
-    """Return the attribute ids and types by code of the attributes kept as numbers."""
-    return {a.code: (a.id, a.type) for a in attributes if a.type in NUMBERED_TYPES}
 
 
 def number_rows(product_id: int, effective: Mapping[str, Any], numbered: Mapping[str, tuple[int, AttributeType]]) -> list[NumberKey]:
