@@ -360,7 +360,7 @@ def product_update(
 
 @product.command("load")
 @click.argument("file", type=click.File("r", encoding="utf-8"))
-@click.option("--batch-size", type=int, default=None, help="Products written per transaction  [default: 2000, as for every bulk upsert]")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Products written per transaction  [default: 2000, as for every bulk upsert]")
 @click.option("--check-version", is_flag=True, help="Refuse products whose metadata.version is not the stored one.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @with_app
